@@ -1,0 +1,38 @@
+#pragma once
+// The clgauge command line: each subcommand registers its flags on the app and
+// returns the function that runs it once parsing succeeded.
+
+#include <functional>
+#include <ostream>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "clgauge/runtime.hpp"
+
+namespace clgauge::cli {
+
+struct Streams {
+  std::ostream& out;
+  std::ostream& err;
+};
+
+// Exit status: 0 success, 1 the job ran and failed (parity, device), 2 bad input.
+using Runner = std::function<int(Streams)>;
+
+Runner add_devices_command(CLI::App& app);
+
+
+// Runs the command line; never throws.
+int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err);
+
+// Shared flag helpers.
+struct DeviceFlags {
+  std::string device;  // --device N|SUBSTRING
+  bool no_cache = false;
+  void add_to(CLI::App& cmd);
+  Device open() const;
+  ProgramCache cache() const;
+};
+
+}  // namespace clgauge::cli
