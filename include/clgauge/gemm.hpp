@@ -1,0 +1,165 @@
+#pragma once
+// GEMM: the problem, kernel configs, the kernel families and running them.
+//
+//   C = alpha * op(A) * op(B) + beta * C      float32, op = none or transpose
+//
+// Bitwise contract (every config of every family here): for each element
+//   acc = 0.0f; for k = 0..K-1: acc = fma(a(i,k), b(k,j), acc)
+//   t = alpha * acc; result = (beta == 0) ? t : fma(beta, c_old, t)
+// and C is never read when beta == 0.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <boost/compute/buffer.hpp>
+
+#include "clgauge/runtime.hpp"
+
+namespace clgauge {
+
+enum class Layout { row, col };
+enum class Op { n, t };
+
+std::string_view to_string(Layout l);
+std::string_view to_string(Op o);
+Layout layout_from_string(std::string_view s);  // "row" | "col", throws Error(bad_input)
+Op op_from_string(std::string_view s);          // "n" | "t", throws Error(bad_input)
+
+struct GemmProblem {
+  std::int64_t m = 1;
+  std::int64_t n = 1;
+  std::int64_t k = 1;
+  Layout layout = Layout::row;
+  Op trans_a = Op::n;
+  Op trans_b = Op::n;
+  float alpha = 1.0f;
+  float beta = 0.0f;
+  std::int64_t lda = 0;  // 0: the tight minimum (see min_lda)
+  std::int64_t ldb = 0;
+  std::int64_t ldc = 0;
+  std::int64_t offset_a = 0;  // in elements
+  std::int64_t offset_b = 0;
+  std::int64_t offset_c = 0;
+
+  // A is stored as (trans_a == n ? m x k : k x m) in `layout`; its leading dimension
+  // is at least the stored row length (row-major) or column length (column-major).
+  std::int64_t min_lda() const;
+  std::int64_t min_ldb() const;
+  std::int64_t min_ldc() const;
+  // The same problem with every 0 leading dimension replaced by its minimum.
+  GemmProblem resolved() const;
+  // Throws Error(bad_input) naming the field and value: sizes < 1, a leading
+  // dimension below its minimum, a negative offset.
+  void validate() const;
+
+  // Elements a buffer must hold (offset included). Requires resolved().
+  std::size_t a_elements() const;
+  std::size_t b_elements() const;
+  std::size_t c_elements() const;
+  // Buffer index of op(A)(i, p), op(B)(p, j) and C(i, j). Requires resolved().
+  std::size_t a_index(std::int64_t i, std::int64_t p) const;
+  std::size_t b_index(std::int64_t p, std::int64_t j) const;
+  std::size_t c_index(std::int64_t i, std::int64_t j) const;
+
+  double flops() const { return 2.0 * static_cast<double>(m) * static_cast<double>(n) *
+                                static_cast<double>(k); }
+  // "<m>x<n>x<k>": the shape part of seed strings and tuning keys.
+  std::string shape() const;
+
+  bool operator==(const GemmProblem&) const = default;
+};
+
+// One tuning parameter of a kernel family.
+struct GemmParam {
+  std::string name;
+  std::int64_t default_value = 0;
+  std::string meaning;
+};
+
+struct GemmFamily {
+  std::string name;        // "gemm.regtile", "gemm.localtile"
+  std::string kernel;      // kernels_cl/<kernel>.cl and its entry point
+  bool bitwise = true;     // every config gives the canonical bits
+  std::vector<GemmParam> params;  // declared order
+};
+
+// The registered families, in name order.
+const std::vector<GemmFamily>& gemm_families();
+// Throws Error(bad_input) "unknown family" listing the known ones.
+const GemmFamily& gemm_family(std::string_view name);
+
+// A kernel config: a family and a value for each of its parameters, in declared order.
+struct GemmConfig {
+  std::string family;
+  std::vector<std::pair<std::string, std::int64_t>> params;
+
+  // "family=<f>;P1=<v1>;P2=<v2>;..." (declared order, values in decimal).
+  std::string canonical() const;
+  // XXH3-64 of canonical(), 16 hex digits.
+  std::string id() const;
+  // Throws Error(bad_input) for a name the config does not have.
+  std::int64_t get(std::string_view name) const;
+
+  static GemmConfig defaults_for(std::string_view family);
+  // The family's defaults with `overrides` applied; throws Error(bad_input) for an
+  // unknown family or parameter name.
+  static GemmConfig make(std::string_view family,
+                         const std::vector<std::pair<std::string, std::int64_t>>& overrides);
+
+  bool operator==(const GemmConfig&) const = default;
+};
+
+// Why a config cannot run on a device, or nullopt when it can. Checks divisibility,
+// allowed values, work-group limits, local memory and a register budget.
+std::optional<std::string> gemm_config_invalid_reason(const GemmConfig& config,
+                                                      const DeviceInfo& device);
+
+// The default config for a device type (see host/gemm/families.cpp for the
+// measurements behind each).
+GemmConfig default_gemm_config(const DeviceInfo& device);
+
+struct GemmTiming {
+  double pack_ms = 0;    // device time of the packing kernels
+  double kernel_ms = 0;  // device time of the GEMM kernel
+  double total_ms = 0;   // start of the first kernel to end of the last
+};
+
+// A config compiled for one device, ready to run on any problem.
+class GemmKernel {
+ public:
+  // Builds the programs (through the cache). Throws Error(invalid_config) when the
+  // config is invalid for the device and Error(build_failed) with the build log.
+  GemmKernel(Device& device, const ProgramCache& cache, GemmConfig config);
+
+  const GemmConfig& config() const { return config_; }
+  double build_ms() const { return build_ms_; }
+  bool from_cache() const { return from_cache_; }
+
+  // Enqueues the GEMM and waits for it. Throws Error(bad_input) for an invalid problem
+  // or a buffer too small for it, Error(launch_failed) for an OpenCL error.
+  GemmTiming run(const GemmProblem& problem, const boost::compute::buffer& a,
+                 const boost::compute::buffer& b, boost::compute::buffer& c);
+
+ private:
+  Device* device_;
+  GemmConfig config_;
+  boost::compute::kernel main_;
+  boost::compute::kernel pack_a_;
+  boost::compute::kernel pack_b_;
+  boost::compute::buffer a_panels_;
+  boost::compute::buffer b_panels_;
+  double build_ms_ = 0;
+  bool from_cache_ = false;
+};
+
+// One-call GEMM on device buffers: config defaults to default_gemm_config(device).
+GemmTiming gemm(Device& device, const GemmProblem& problem, const boost::compute::buffer& a,
+                const boost::compute::buffer& b, boost::compute::buffer& c,
+                const std::optional<GemmConfig>& config = std::nullopt,
+                const ProgramCache& cache = ProgramCache::from_environment());
+
+}  // namespace clgauge

@@ -1,0 +1,164 @@
+// Every config of a sweep of both GEMM families gives the canonical bits on every
+// shape, layout, transpose, leading dimension, offset and alpha/beta below.
+
+#include <gtest/gtest.h>
+
+#include <boost/compute/buffer.hpp>
+
+#include "clgauge/gemm.hpp"
+#include "clgauge/parity.hpp"
+#include "device_fixture.hpp"
+
+namespace clgauge {
+namespace {
+
+namespace bc = boost::compute;
+
+std::vector<GemmProblem> parity_problems() {
+  std::vector<GemmProblem> out;
+  const std::int64_t shapes[][3] = {
+      {1, 1, 1},   {7, 13, 31}, {13, 7, 127}, {31, 127, 7}, {127, 31, 13}, {17, 19, 23},
+      {65, 1, 9},  {1, 67, 5},  {200, 3, 2},  {3, 200, 40}, {33, 65, 129}, {64, 64, 64}};
+  std::uint64_t variant = 0;
+  for (const auto& s : shapes) {
+    for (const Layout layout : {Layout::row, Layout::col}) {
+      for (const Op ta : {Op::n, Op::t}) {
+        for (const Op tb : {Op::n, Op::t}) {
+          GemmProblem p;
+          p.m = s[0];
+          p.n = s[1];
+          p.k = s[2];
+          p.layout = layout;
+          p.trans_a = ta;
+          p.trans_b = tb;
+          // Rotate through alpha/beta cases, padded leading dimensions and offsets.
+          switch (variant++ % 4) {
+            case 0:
+              break;
+            case 1:
+              p.alpha = -1.5f;
+              p.beta = 0.75f;
+              p.lda = p.min_lda() + 3;
+              p.ldc = p.min_ldc() + 5;
+              break;
+            case 2:
+              p.alpha = 0.5f;
+              p.beta = 1.0f;
+              p.ldb = p.min_ldb() + 1;
+              p.offset_a = 7;
+              p.offset_b = 2;
+              p.offset_c = 11;
+              break;
+            default:
+              p.alpha = 2.0f;
+              p.beta = 0.0f;  // C holds NaN: must never be read
+              p.lda = p.min_lda() + 1;
+              p.ldb = p.min_ldb() + 2;
+              p.ldc = p.min_ldc() + 3;
+              p.offset_c = 4;
+              break;
+          }
+          out.push_back(p);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+// A small sweep over each family: tile shapes that do and do not divide the problems,
+// every vector width, packed and in-place A, several work-group shapes.
+std::vector<GemmConfig> parity_configs() {
+  using P = std::vector<std::pair<std::string, std::int64_t>>;
+  const std::vector<P> regtile = {
+      {{"MR", 1}, {"NR", 1}, {"VW", 1}, {"WGM", 1}, {"WGN", 1}, {"PACK_A", 0}},
+      {{"MR", 3}, {"NR", 6}, {"VW", 2}, {"WGM", 2}, {"WGN", 3}, {"PACK_A", 1}},
+      {{"MR", 4}, {"NR", 16}, {"VW", 4}, {"WGM", 4}, {"WGN", 4}, {"PACK_A", 0}},
+      {{"MR", 6}, {"NR", 16}, {"VW", 8}, {"WGM", 1}, {"WGN", 16}, {"PACK_A", 1}},
+      {{"MR", 8}, {"NR", 32}, {"VW", 16}, {"WGM", 1}, {"WGN", 8}, {"PACK_A", 1}},
+      {{"MR", 4}, {"NR", 64}, {"VW", 16}, {"WGM", 2}, {"WGN", 2}, {"PACK_A", 0}},
+  };
+  const std::vector<P> localtile = {
+      {{"MWG", 8}, {"NWG", 8}, {"KWG", 4}, {"MDIMC", 4}, {"NDIMC", 4}, {"VWM", 1}, {"LPAD", 0}},
+      {{"MWG", 16}, {"NWG", 32}, {"KWG", 8}, {"MDIMC", 8}, {"NDIMC", 8}, {"VWM", 2}, {"LPAD", 1}},
+      {{"MWG", 32}, {"NWG", 16}, {"KWG", 16}, {"MDIMC", 8}, {"NDIMC", 4}, {"VWM", 4}, {"LPAD", 1}},
+      {{"MWG", 64}, {"NWG", 64}, {"KWG", 16}, {"MDIMC", 16}, {"NDIMC", 16}, {"VWM", 4}, {"LPAD", 1}},
+  };
+  std::vector<GemmConfig> out;
+  for (const auto& p : regtile) out.push_back(GemmConfig::make("gemm.regtile", p));
+  for (const auto& p : localtile) out.push_back(GemmConfig::make("gemm.localtile", p));
+  return out;
+}
+
+class GemmParity : public ::testing::TestWithParam<GemmConfig> {};
+
+TEST_P(GemmParity, BitwiseEqualToCanonicalReferenceOnEveryProblem) {
+  CLGAUGE_REQUIRE_DEVICE();
+  auto& dev = *test::shared_device();
+  const GemmConfig& cfg = GetParam();
+  ASSERT_FALSE(gemm_config_invalid_reason(cfg, dev.info()).has_value());
+  GemmKernel kernel(dev, test::shared_cache(), cfg);
+  std::uint64_t seed = 1000;
+  for (const auto& problem : parity_problems()) {
+    const auto p = problem.resolved();
+    const auto host = make_gemm_inputs(p, seed++, Distribution::uniform, true);
+    bc::buffer a(dev.context(), host.a.size() * sizeof(float));
+    bc::buffer b(dev.context(), host.b.size() * sizeof(float));
+    bc::buffer c(dev.context(), host.c.size() * sizeof(float));
+    dev.queue().enqueue_write_buffer(a, 0, a.size(), host.a.data());
+    dev.queue().enqueue_write_buffer(b, 0, b.size(), host.b.data());
+    dev.queue().enqueue_write_buffer(c, 0, c.size(), host.c.data());
+    kernel.run(p, a, b, c);
+    std::vector<float> got(host.c.size());
+    dev.queue().enqueue_read_buffer(c, 0, c.size(), got.data());
+
+    std::vector<float> want = host.c;
+    gemm_reference_canonical(p, host.a, host.b, want);
+    const auto report = compare_bitwise(p, got, want);
+    ASSERT_TRUE(report.passed()) << cfg.canonical() << " on " << p.shape() << " layout "
+                                 << to_string(p.layout) << " op " << to_string(p.trans_a)
+                                 << to_string(p.trans_b) << " alpha " << p.alpha << " beta "
+                                 << p.beta << ": " << to_json(report);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Sweep, GemmParity, ::testing::ValuesIn(parity_configs()),
+                         [](const auto& info) {
+                           std::string name = info.param.family == "gemm.regtile" ? "regtile_"
+                                                                                  : "localtile_";
+                           return name + info.param.id();
+                         });
+
+TEST(GemmDefault, DefaultConfigIsValidOnTheDevice) {
+  CLGAUGE_REQUIRE_DEVICE();
+  const auto& info = test::shared_device()->info();
+  const auto cfg = default_gemm_config(info);
+  EXPECT_FALSE(gemm_config_invalid_reason(cfg, info).has_value()) << cfg.canonical();
+}
+
+TEST(GemmDefault, OneCallGemmMatchesReferenceAtSquare256) {
+  CLGAUGE_REQUIRE_DEVICE();
+  auto& dev = *test::shared_device();
+  GemmProblem p;
+  p.m = p.n = p.k = 256;
+  p.alpha = 1.25f;
+  p.beta = -0.5f;
+  const auto host = make_gemm_inputs(p, 42, Distribution::normal);
+  bc::buffer a(dev.context(), host.a.size() * sizeof(float));
+  bc::buffer b(dev.context(), host.b.size() * sizeof(float));
+  bc::buffer c(dev.context(), host.c.size() * sizeof(float));
+  dev.queue().enqueue_write_buffer(a, 0, a.size(), host.a.data());
+  dev.queue().enqueue_write_buffer(b, 0, b.size(), host.b.data());
+  dev.queue().enqueue_write_buffer(c, 0, c.size(), host.c.data());
+  const auto t = gemm(dev, p, a, b, c, std::nullopt, test::shared_cache());
+  EXPECT_GT(t.kernel_ms, 0.0);
+  std::vector<float> got(host.c.size());
+  dev.queue().enqueue_read_buffer(c, 0, c.size(), got.data());
+  std::vector<float> want = host.c;
+  gemm_reference_canonical(p, host.a, host.b, want);
+  EXPECT_TRUE(compare_bitwise(p, got, want).passed());
+  EXPECT_TRUE(compare_tolerance(p, host.a, host.b, host.c, got).passed());
+}
+
+}  // namespace
+}  // namespace clgauge
