@@ -73,8 +73,11 @@ void gemm_regtile(const int M, const int N, const int K, const float alpha, cons
   const int ip = get_global_id(1);
   if (jp * NR >= N || ip * MR >= M) return;  // padding work-items of the last group
 
+  // Fixed-trip loops are fully unrolled so the accumulators live in registers.
   realV acc[MR][NV];
+#pragma unroll
   for (int r = 0; r < MR; ++r)
+#pragma unroll
     for (int c = 0; c < NV; ++c) acc[r][c] = (realV)(0.0f);
 
   __global const float* bp = Bp + (long)jp * K * NR;
@@ -82,18 +85,22 @@ void gemm_regtile(const int M, const int N, const int K, const float alpha, cons
   __global const float* ap = A + (long)ip * K * MR;
 #else
   long arow[MR];  // rows past M are clamped; their results are never stored
+#pragma unroll
   for (int r = 0; r < MR; ++r) arow[r] = offA + (long)min(ip * MR + r, M - 1) * sai;
 #endif
 
   for (int k = 0; k < K; ++k) {
     realV b[NV];
+#pragma unroll
     for (int c = 0; c < NV; ++c) b[c] = LOADV(c, bp + (long)k * NR);
+#pragma unroll
     for (int r = 0; r < MR; ++r) {
 #if PACK_A
       const float a = ap[(long)k * MR + r];
 #else
       const float a = A[arow[r] + (long)k * sak];
 #endif
+#pragma unroll
       for (int c = 0; c < NV; ++c) acc[r][c] = fma((realV)(a), b[c], acc[r][c]);
     }
   }

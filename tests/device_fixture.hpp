@@ -23,9 +23,9 @@ inline const ProgramCache& shared_cache() {
   return cache;
 }
 
-#define CLGAUGE_REQUIRE_DEVICE()                                           \
-  if (::clgauge::test::shared_device() == nullptr) {                      \
-    GTEST_SKIP() << "no OpenCL device on this machine";                   \
+#define CLGAUGE_REQUIRE_DEVICE()                        \
+  if (::clgauge::test::shared_device() == nullptr) {    \
+    GTEST_SKIP() << "no OpenCL device on this machine"; \
   }
 
 }  // namespace clgauge::test

@@ -1,8 +1,8 @@
 #include <utility>
 #include <vector>
 
-#include "cli/command.hpp"
 #include "clgauge/error.hpp"
+#include "cli/command.hpp"
 
 namespace clgauge::cli {
 
@@ -13,7 +13,9 @@ void DeviceFlags::add_to(CLI::App& cmd) {
   cmd.add_flag("--no-cache", no_cache, "bypass the on-disk program binary cache");
 }
 
-Device DeviceFlags::open() const { return Device::open(device); }
+Device DeviceFlags::open() const {
+  return Device::open(device);
+}
 
 ProgramCache DeviceFlags::cache() const {
   return no_cache ? ProgramCache::disabled() : ProgramCache::from_environment();
@@ -29,7 +31,7 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     commands.emplace_back(app.get_subcommands({}).back(), std::move(r));
   };
   add(&add_devices_command);
-
+  add(&add_gemm_command);
 
   try {
     app.parse(argc, argv);

@@ -1,7 +1,7 @@
 #include <nlohmann/json.hpp>
 
-#include "cli/command.hpp"
 #include "clgauge/hash.hpp"
+#include "cli/command.hpp"
 
 namespace clgauge::cli {
 namespace {

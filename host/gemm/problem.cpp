@@ -5,8 +5,12 @@
 
 namespace clgauge {
 
-std::string_view to_string(Layout l) { return l == Layout::row ? "row" : "col"; }
-std::string_view to_string(Op o) { return o == Op::n ? "n" : "t"; }
+std::string_view to_string(Layout l) {
+  return l == Layout::row ? "row" : "col";
+}
+std::string_view to_string(Op o) {
+  return o == Op::n ? "n" : "t";
+}
 
 Layout layout_from_string(std::string_view s) {
   if (s == "row") return Layout::row;
@@ -29,7 +33,9 @@ struct Stored {
 };
 
 // The leading dimension is the length of a stored row (row-major) or column (col-major).
-std::int64_t min_ld(Stored s, Layout l) { return l == Layout::row ? s.cols : s.rows; }
+std::int64_t min_ld(Stored s, Layout l) {
+  return l == Layout::row ? s.cols : s.rows;
+}
 
 std::size_t extent(Stored s, Layout l, std::int64_t ld, std::int64_t offset) {
   // Index of the last element plus one.
@@ -58,9 +64,15 @@ void require(bool ok, const std::string& field, std::int64_t value, const std::s
 
 }  // namespace
 
-std::int64_t GemmProblem::min_lda() const { return min_ld(stored_a(*this), layout); }
-std::int64_t GemmProblem::min_ldb() const { return min_ld(stored_b(*this), layout); }
-std::int64_t GemmProblem::min_ldc() const { return min_ld({m, n}, layout); }
+std::int64_t GemmProblem::min_lda() const {
+  return min_ld(stored_a(*this), layout);
+}
+std::int64_t GemmProblem::min_ldb() const {
+  return min_ld(stored_b(*this), layout);
+}
+std::int64_t GemmProblem::min_ldc() const {
+  return min_ld({m, n}, layout);
+}
 
 GemmProblem GemmProblem::resolved() const {
   GemmProblem p = *this;
@@ -91,9 +103,15 @@ void GemmProblem::validate() const {
   require(offset_c >= 0, "offset_c", offset_c, "must be >= 0");
 }
 
-std::size_t GemmProblem::a_elements() const { return extent(stored_a(*this), layout, lda, offset_a); }
-std::size_t GemmProblem::b_elements() const { return extent(stored_b(*this), layout, ldb, offset_b); }
-std::size_t GemmProblem::c_elements() const { return extent({m, n}, layout, ldc, offset_c); }
+std::size_t GemmProblem::a_elements() const {
+  return extent(stored_a(*this), layout, lda, offset_a);
+}
+std::size_t GemmProblem::b_elements() const {
+  return extent(stored_b(*this), layout, ldb, offset_b);
+}
+std::size_t GemmProblem::c_elements() const {
+  return extent({m, n}, layout, ldc, offset_c);
+}
 
 std::size_t GemmProblem::a_index(std::int64_t i, std::int64_t p) const {
   return trans_a == Op::n ? index_of(i, p, layout, lda, offset_a)

@@ -11,10 +11,11 @@
 namespace clgauge {
 namespace {
 
-// Maps float bits onto a line where adjacent floats differ by one (-0 and +0 adjacent).
+// Maps float bits onto a line where adjacent floats differ by one; -0 and +0 share a
+// point (they are equal numbers; compare_bitwise still counts them as different bits).
 std::int64_t ordered(float x) {
   const auto bits = static_cast<std::int64_t>(std::bit_cast<std::uint32_t>(x));
-  return bits & 0x80000000LL ? 0x80000000LL - bits : bits;
+  return bits & 0x80000000LL ? -(bits & 0x7fffffffLL) : bits;
 }
 
 // (row, col) of a buffer index of C, or (-1, -1) for padding.

@@ -20,8 +20,8 @@ struct Dense {
 
 void check_spans(const GemmProblem& p, std::size_t a, std::size_t b, std::size_t c) {
   if (a < p.a_elements() || b < p.b_elements() || c < p.c_elements()) {
-    throw Error(ReasonCode::bad_input, "reference GEMM " + p.shape() +
-                                           ": a buffer is smaller than the problem needs");
+    throw Error(ReasonCode::bad_input,
+                "reference GEMM " + p.shape() + ": a buffer is smaller than the problem needs");
   }
 }
 
@@ -30,9 +30,11 @@ Dense densify(const GemmProblem& p, std::span<const float> a, std::span<const fl
   d.a.resize(static_cast<std::size_t>(p.m * p.k));
   d.b.resize(static_cast<std::size_t>(p.k * p.n));
   for (std::int64_t i = 0; i < p.m; ++i)
-    for (std::int64_t q = 0; q < p.k; ++q) d.a[static_cast<std::size_t>(i * p.k + q)] = a[p.a_index(i, q)];
+    for (std::int64_t q = 0; q < p.k; ++q)
+      d.a[static_cast<std::size_t>(i * p.k + q)] = a[p.a_index(i, q)];
   for (std::int64_t q = 0; q < p.k; ++q)
-    for (std::int64_t j = 0; j < p.n; ++j) d.b[static_cast<std::size_t>(q * p.n + j)] = b[p.b_index(q, j)];
+    for (std::int64_t j = 0; j < p.n; ++j)
+      d.b[static_cast<std::size_t>(q * p.n + j)] = b[p.b_index(q, j)];
   return d;
 }
 
@@ -40,7 +42,8 @@ Dense densify(const GemmProblem& p, std::span<const float> a, std::span<const fl
 template <typename Body>
 void parallel_rows(std::int64_t rows, std::int64_t min_work_rows, Body body) {
   const auto hw = static_cast<std::int64_t>(std::max(1u, std::thread::hardware_concurrency()));
-  const std::int64_t threads = std::clamp<std::int64_t>(rows / std::max<std::int64_t>(1, min_work_rows), 1, hw);
+  const std::int64_t threads =
+      std::clamp<std::int64_t>(rows / std::max<std::int64_t>(1, min_work_rows), 1, hw);
   if (threads == 1) {
     body(0, rows);
     return;
@@ -73,8 +76,10 @@ __attribute__((target_clones("arch=haswell", "default"))) void fma_rows4(
   }
 }
 
-__attribute__((target_clones("arch=haswell", "default"))) void fma_row1(
-    float a, const float* __restrict__ b, float* __restrict__ acc, std::int64_t width) {
+__attribute__((target_clones("arch=haswell", "default"))) void fma_row1(float a,
+                                                                        const float* __restrict__ b,
+                                                                        float* __restrict__ acc,
+                                                                        std::int64_t width) {
   for (std::int64_t j = 0; j < width; ++j) acc[j] = std::fma(a, b[j], acc[j]);
 }
 

@@ -8,7 +8,9 @@
 
 namespace clgauge {
 
-std::uint64_t xxh3_64(std::string_view bytes) { return XXH3_64bits(bytes.data(), bytes.size()); }
+std::uint64_t xxh3_64(std::string_view bytes) {
+  return XXH3_64bits(bytes.data(), bytes.size());
+}
 
 std::string hex16(std::uint64_t value) {
   char buf[17];
@@ -18,8 +20,8 @@ std::string hex16(std::uint64_t value) {
 
 std::uint64_t parse_hex16(std::string_view text, std::string_view what) {
   if (text.size() != 16) {
-    throw Error(ReasonCode::bad_input, std::string(what) + ": '" + std::string(text) +
-                                           "' is not 16 hex digits");
+    throw Error(ReasonCode::bad_input,
+                std::string(what) + ": '" + std::string(text) + "' is not 16 hex digits");
   }
   std::uint64_t v = 0;
   for (char c : text) {
@@ -31,8 +33,8 @@ std::uint64_t parse_hex16(std::string_view text, std::string_view what) {
     } else if (c >= 'A' && c <= 'F') {
       d = c - 'A' + 10;
     } else {
-      throw Error(ReasonCode::bad_input, std::string(what) + ": '" + std::string(text) +
-                                             "' is not 16 hex digits");
+      throw Error(ReasonCode::bad_input,
+                  std::string(what) + ": '" + std::string(text) + "' is not 16 hex digits");
     }
     v = (v << 4) | static_cast<std::uint64_t>(d);
   }

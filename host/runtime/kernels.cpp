@@ -7,7 +7,9 @@
 
 namespace clgauge {
 
-const std::vector<KernelFile>& kernel_files() { return detail::embedded_kernel_files(); }
+const std::vector<KernelFile>& kernel_files() {
+  return detail::embedded_kernel_files();
+}
 
 std::string_view kernel_source(std::string_view name) {
   for (const auto& f : kernel_files()) {

@@ -16,10 +16,10 @@ using Philox = r123::Philox4x32_R<10>;
 // Philox4x32-10 with key {seed low, seed high} and counter {index low, index high, 0, 0}.
 Philox::ctr_type philox_words(std::uint64_t seed, std::uint64_t index) {
   Philox gen;
-  const Philox::key_type key = {{static_cast<std::uint32_t>(seed),
-                                 static_cast<std::uint32_t>(seed >> 32)}};
-  const Philox::ctr_type ctr = {{static_cast<std::uint32_t>(index),
-                                 static_cast<std::uint32_t>(index >> 32), 0u, 0u}};
+  const Philox::key_type key = {
+      {static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32)}};
+  const Philox::ctr_type ctr = {
+      {static_cast<std::uint32_t>(index), static_cast<std::uint32_t>(index >> 32), 0u, 0u}};
   return gen(ctr, key);
 }
 

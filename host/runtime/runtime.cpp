@@ -85,7 +85,9 @@ bool is_flat_index(std::string_view s) {
 
 }  // namespace
 
-std::string_view version() { return CLGAUGE_VERSION; }
+std::string_view version() {
+  return CLGAUGE_VERSION;
+}
 
 std::uint64_t environment_fingerprint(const DeviceInfo* d) {
   const std::string none = "none";
@@ -143,7 +145,9 @@ DeviceInfo select_device(std::string_view spec, const std::vector<DeviceInfo>& d
               from + " '" + chosen + "' matches no device (see 'clgauge devices')");
 }
 
-Device Device::open(std::string_view spec) { return open(select_device(spec, list_devices())); }
+Device Device::open(std::string_view spec) {
+  return open(select_device(spec, list_devices()));
+}
 
 Device Device::open(const DeviceInfo& info) {
   auto devices = all_devices();
@@ -159,8 +163,12 @@ Device Device::open(const DeviceInfo& info) {
   return dev;
 }
 
-ProgramCache ProgramCache::at(std::filesystem::path dir) { return ProgramCache(std::move(dir)); }
-ProgramCache ProgramCache::disabled() { return ProgramCache({}); }
+ProgramCache ProgramCache::at(std::filesystem::path dir) {
+  return ProgramCache(std::move(dir));
+}
+ProgramCache ProgramCache::disabled() {
+  return ProgramCache({});
+}
 
 ProgramCache ProgramCache::from_environment() {
   if (const char* d = std::getenv("CLGAUGE_CACHE_DIR"); d && *d) return at(d);

@@ -65,8 +65,9 @@ struct GemmProblem {
   std::size_t b_index(std::int64_t p, std::int64_t j) const;
   std::size_t c_index(std::int64_t i, std::int64_t j) const;
 
-  double flops() const { return 2.0 * static_cast<double>(m) * static_cast<double>(n) *
-                                static_cast<double>(k); }
+  double flops() const {
+    return 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+  }
   // "<m>x<n>x<k>": the shape part of seed strings and tuning keys.
   std::string shape() const;
 
@@ -81,9 +82,9 @@ struct GemmParam {
 };
 
 struct GemmFamily {
-  std::string name;        // "gemm.regtile", "gemm.localtile"
-  std::string kernel;      // kernels_cl/<kernel>.cl and its entry point
-  bool bitwise = true;     // every config gives the canonical bits
+  std::string name;               // "gemm.regtile", "gemm.localtile"
+  std::string kernel;             // kernels_cl/<kernel>.cl and its entry point
+  bool bitwise = true;            // every config gives the canonical bits
   std::vector<GemmParam> params;  // declared order
 };
 

@@ -16,9 +16,9 @@ namespace bc = boost::compute;
 
 std::vector<GemmProblem> parity_problems() {
   std::vector<GemmProblem> out;
-  const std::int64_t shapes[][3] = {
-      {1, 1, 1},   {7, 13, 31}, {13, 7, 127}, {31, 127, 7}, {127, 31, 13}, {17, 19, 23},
-      {65, 1, 9},  {1, 67, 5},  {200, 3, 2},  {3, 200, 40}, {33, 65, 129}, {64, 64, 64}};
+  const std::int64_t shapes[][3] = {{1, 1, 1},     {7, 13, 31},  {13, 7, 127},  {31, 127, 7},
+                                    {127, 31, 13}, {17, 19, 23}, {65, 1, 9},    {1, 67, 5},
+                                    {200, 3, 2},   {3, 200, 40}, {33, 65, 129}, {64, 64, 64}};
   std::uint64_t variant = 0;
   for (const auto& s : shapes) {
     for (const Layout layout : {Layout::row, Layout::col}) {
@@ -82,7 +82,13 @@ std::vector<GemmConfig> parity_configs() {
       {{"MWG", 8}, {"NWG", 8}, {"KWG", 4}, {"MDIMC", 4}, {"NDIMC", 4}, {"VWM", 1}, {"LPAD", 0}},
       {{"MWG", 16}, {"NWG", 32}, {"KWG", 8}, {"MDIMC", 8}, {"NDIMC", 8}, {"VWM", 2}, {"LPAD", 1}},
       {{"MWG", 32}, {"NWG", 16}, {"KWG", 16}, {"MDIMC", 8}, {"NDIMC", 4}, {"VWM", 4}, {"LPAD", 1}},
-      {{"MWG", 64}, {"NWG", 64}, {"KWG", 16}, {"MDIMC", 16}, {"NDIMC", 16}, {"VWM", 4}, {"LPAD", 1}},
+      {{"MWG", 64},
+       {"NWG", 64},
+       {"KWG", 16},
+       {"MDIMC", 16},
+       {"NDIMC", 16},
+       {"VWM", 4},
+       {"LPAD", 1}},
   };
   std::vector<GemmConfig> out;
   for (const auto& p : regtile) out.push_back(GemmConfig::make("gemm.regtile", p));
@@ -124,8 +130,8 @@ TEST_P(GemmParity, BitwiseEqualToCanonicalReferenceOnEveryProblem) {
 
 INSTANTIATE_TEST_SUITE_P(Sweep, GemmParity, ::testing::ValuesIn(parity_configs()),
                          [](const auto& info) {
-                           std::string name = info.param.family == "gemm.regtile" ? "regtile_"
-                                                                                  : "localtile_";
+                           std::string name =
+                               info.param.family == "gemm.regtile" ? "regtile_" : "localtile_";
                            return name + info.param.id();
                          });
 

@@ -1,0 +1,408 @@
+// clgauge gemm: one GEMM on a device, timed, with its parity check.
+
+#include <algorithm>
+#include <bit>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+
+#include <boost/compute/buffer.hpp>
+#include <nlohmann/json.hpp>
+
+#include "clgauge/error.hpp"
+#include "clgauge/gemm.hpp"
+#include "clgauge/hash.hpp"
+#include "clgauge/parity.hpp"
+#include "clgauge/stats.hpp"
+#include "cli/command.hpp"
+
+namespace bc = boost::compute;
+using json = nlohmann::ordered_json;
+
+namespace clgauge::cli {
+namespace {
+
+struct GemmFlags {
+  std::int64_t m = 1024, n = 1024, k = 1024;
+  std::string layout = "row", trans_a = "n", trans_b = "n";
+  float alpha = 1.0f, beta = 0.0f;
+  std::int64_t lda = 0, ldb = 0, ldc = 0;
+  std::int64_t offset_a = 0, offset_b = 0, offset_c = 0;
+  std::string family;
+  std::vector<std::string> params;
+  std::string config;
+  std::uint64_t seed = 42;
+  std::string distribution = "uniform";
+  std::string check = "bitwise";
+  double safety = 2.0;
+  int runs = 10;
+  int warmup = 2;
+  std::string dump;
+  bool json = false;
+  DeviceFlags device;
+};
+
+Error bad(const std::string& msg) {
+  return Error(ReasonCode::bad_input, msg);
+}
+
+GemmProblem problem_from(const GemmFlags& f) {
+  GemmProblem p;
+  p.m = f.m;
+  p.n = f.n;
+  p.k = f.k;
+  p.layout = layout_from_string(f.layout);
+  p.trans_a = op_from_string(f.trans_a);
+  p.trans_b = op_from_string(f.trans_b);
+  p.alpha = f.alpha;
+  p.beta = f.beta;
+  p.lda = f.lda;
+  p.ldb = f.ldb;
+  p.ldc = f.ldc;
+  p.offset_a = f.offset_a;
+  p.offset_b = f.offset_b;
+  p.offset_c = f.offset_c;
+  // Flag names in messages: the problem speaks of fields, the user typed flags.
+  try {
+    p.validate();
+  } catch (const Error& e) {
+    // "offset_a = -1: ..." -> "--offset-a = -1: ...": name the flag the user typed.
+    std::string msg = e.what();
+    const auto eq = msg.find(" = ");
+    std::replace(msg.begin(),
+                 msg.begin() + static_cast<std::ptrdiff_t>(eq == std::string::npos ? 0 : eq), '_',
+                 '-');
+    throw bad("--" + msg);
+  }
+  if (!std::isfinite(p.alpha)) throw bad("--alpha " + std::to_string(f.alpha) + ": not finite");
+  if (!std::isfinite(p.beta)) throw bad("--beta " + std::to_string(f.beta) + ": not finite");
+  return p.resolved();
+}
+
+std::int64_t parse_int(const std::string& text, const std::string& what) {
+  std::size_t used = 0;
+  std::int64_t v = 0;
+  try {
+    v = std::stoll(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size()) throw bad(what + ": '" + text + "' is not an integer");
+  return v;
+}
+
+// Accepts a 16-hex-digit id (looked up among the known configs) or a canonical string
+// "family=<f>;P1=<v1>;...".
+GemmConfig config_from_text(const std::string& text, const DeviceInfo* device) {
+  if (text.rfind("family=", 0) == 0) {
+    std::vector<std::pair<std::string, std::int64_t>> params;
+    std::string family;
+    std::size_t pos = 0;
+    while (pos <= text.size()) {
+      const auto end = std::min(text.find(';', pos), text.size());
+      const std::string item = text.substr(pos, end - pos);
+      const auto eq = item.find('=');
+      if (eq == std::string::npos) throw bad("--config '" + text + "': '" + item + "' lacks '='");
+      const std::string name = item.substr(0, eq), value = item.substr(eq + 1);
+      if (name == "family") {
+        family = value;
+      } else {
+        params.emplace_back(name, parse_int(value, "--config " + name));
+      }
+      pos = end + 1;
+    }
+    auto cfg = GemmConfig::make(family, params);
+    if (cfg.canonical() != text) {
+      throw bad("--config '" + text + "' is not canonical: want '" + cfg.canonical() + "'");
+    }
+    return cfg;
+  }
+  parse_hex16(text, "--config");
+  std::vector<GemmConfig> known;
+  for (const auto& f : gemm_families()) known.push_back(GemmConfig::defaults_for(f.name));
+  if (device) known.push_back(default_gemm_config(*device));
+  for (const auto& c : known) {
+    if (c.id() == text) return c;
+  }
+  throw bad("--config " + text +
+            ": unknown config id (give the canonical form 'family=...;NAME=V;...' instead)");
+}
+
+struct ChosenConfig {
+  GemmConfig config;
+  std::string source;  // "explicit", "family-default", "device-default"
+};
+
+ChosenConfig choose_config(const GemmFlags& f, const DeviceInfo* device) {
+  if (!f.config.empty()) {
+    if (!f.family.empty() || !f.params.empty()) {
+      throw bad("--config cannot be combined with --family or --param");
+    }
+    return {config_from_text(f.config, device), "explicit"};
+  }
+  std::vector<std::pair<std::string, std::int64_t>> overrides;
+  for (const auto& p : f.params) {
+    const auto eq = p.find('=');
+    if (eq == std::string::npos || eq == 0) throw bad("--param '" + p + "': want NAME=VALUE");
+    overrides.emplace_back(p.substr(0, eq), parse_int(p.substr(eq + 1), "--param " + p));
+  }
+  if (f.family.empty()) {
+    if (!overrides.empty()) throw bad("--param needs --family");
+    if (!device) return {GemmConfig::defaults_for("gemm.regtile"), "family-default"};
+    return {default_gemm_config(*device), "device-default"};
+  }
+  gemm_family(f.family);  // names the unknown family
+  return {GemmConfig::make(f.family, overrides), overrides.empty() ? "family-default" : "explicit"};
+}
+
+json problem_json(const GemmProblem& p) {
+  return {{"m", p.m},
+          {"n", p.n},
+          {"k", p.k},
+          {"layout", std::string(to_string(p.layout))},
+          {"trans_a", std::string(to_string(p.trans_a))},
+          {"trans_b", std::string(to_string(p.trans_b))},
+          {"alpha", p.alpha},
+          {"beta", p.beta},
+          {"lda", p.lda},
+          {"ldb", p.ldb},
+          {"ldc", p.ldc},
+          {"offset_a", p.offset_a},
+          {"offset_b", p.offset_b},
+          {"offset_c", p.offset_c}};
+}
+
+json config_json(const GemmConfig& c, const std::string& source) {
+  json params = json::object();
+  for (const auto& [name, value] : c.params) params[name] = value;
+  return {{"family", c.family}, {"id", c.id()}, {"params", params}, {"source", source}};
+}
+
+// Raw little-endian float32, whatever the host byte order.
+void write_f32(const std::filesystem::path& path, const std::vector<float>& v) {
+  std::ofstream out(path, std::ios::binary);
+  for (float x : v) {
+    const auto u = std::bit_cast<std::uint32_t>(x);
+    const char bytes[4] = {static_cast<char>(u & 0xff), static_cast<char>((u >> 8) & 0xff),
+                           static_cast<char>((u >> 16) & 0xff), static_cast<char>(u >> 24)};
+    out.write(bytes, 4);
+  }
+  if (!out) throw Error(ReasonCode::io_error, "cannot write " + path.string());
+}
+
+void dump(const std::string& dir, const GemmProblem& p, const GemmConfig& c, const GemmHostData& in,
+          const std::vector<float>& c_out, std::uint64_t seed, std::uint64_t input_seed,
+          const std::string& distribution) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw Error(ReasonCode::io_error, "--dump " + dir + ": " + ec.message());
+  const std::filesystem::path d(dir);
+  write_f32(d / "A.f32", in.a);
+  write_f32(d / "B.f32", in.b);
+  write_f32(d / "C_in.f32", in.c);
+  write_f32(d / "C_out.f32", c_out);
+  json j = problem_json(p);
+  j["config_id"] = c.id();
+  j["config"] = config_json(c, "dump")["params"];
+  j["family"] = c.family;
+  j["seed"] = seed;
+  j["input_seed"] = input_seed;
+  j["input_distribution"] = distribution;
+  std::ofstream out(d / "problem.json");
+  out << j.dump(2) << "\n";
+  if (!out) throw Error(ReasonCode::io_error, "cannot write " + (d / "problem.json").string());
+}
+
+ParityReport check(const std::string& mode, const GemmProblem& p, const GemmHostData& in,
+                   const std::vector<float>& got, double safety) {
+  if (mode == "bitwise") {
+    std::vector<float> want = in.c;
+    gemm_reference_canonical(p, in.a, in.b, want);
+    return compare_bitwise(p, got, want);
+  }
+  return compare_tolerance(p, in.a, in.b, in.c, got, safety);
+}
+
+int run_gemm(const GemmFlags& f, Streams s) {
+  // Everything the user typed is checked before any device work.
+  const GemmProblem p = problem_from(f);
+  const Distribution dist = distribution_from_string(f.distribution);
+  if (f.check != "bitwise" && f.check != "tolerance" && f.check != "none") {
+    throw bad("--check '" + f.check + "': want bitwise|tolerance|none");
+  }
+  if (f.runs < 1) throw bad("--runs " + std::to_string(f.runs) + ": must be >= 1");
+  if (f.warmup < 0) throw bad("--warmup " + std::to_string(f.warmup) + ": must be >= 0");
+  if (!(f.safety > 0)) throw bad("--safety: must be > 0");
+
+  const auto devices = list_devices();
+  const bool cpu_only = devices.empty() && f.device.device.empty();
+  std::optional<DeviceInfo> info;
+  if (!cpu_only) info = select_device(f.device.device, devices);
+  const ChosenConfig chosen = choose_config(f, info ? &*info : nullptr);
+  if (info) {
+    if (auto why = gemm_config_invalid_reason(chosen.config, *info)) {
+      throw Error(ReasonCode::invalid_config, "invalid config: " + *why);
+    }
+  }
+
+  const std::uint64_t input_seed =
+      derive_seed(f.seed, "parity", chosen.config.id(), p.shape(), 0, 0);
+  const GemmHostData in = make_gemm_inputs(p, input_seed, dist);
+  std::vector<float> out(in.c.size());
+  std::vector<double> run_ms, pack_ms, kernel_ms;
+  double build_ms = 0, first_ms = 0;
+  bool cache_hit = false;
+  std::string device_label = "CPU reference (no OpenCL device)";
+  std::uint64_t fingerprint = environment_fingerprint(nullptr);
+
+  if (cpu_only) {
+    s.err << "clgauge gemm: no OpenCL device found; running the CPU reference path "
+             "(parity check skipped)\n";
+    for (int r = 0; r < f.warmup + f.runs; ++r) {
+      out = in.c;
+      const auto t0 = std::chrono::steady_clock::now();
+      gemm_reference_canonical(p, in.a, in.b, out);
+      const double ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      if (r == 0) first_ms = ms;
+      if (r >= f.warmup) run_ms.push_back(ms);
+    }
+  } else {
+    Device dev = Device::open(*info);
+    device_label =
+        "[" + std::to_string(info->index) + "] " + info->label() + " (" + info->type + ")";
+    fingerprint = info->fingerprint;
+    GemmKernel kernel(dev, f.device.cache(), chosen.config);
+    build_ms = kernel.build_ms();
+    cache_hit = kernel.from_cache();
+    auto& q = dev.queue();
+    bc::buffer a(dev.context(), in.a.size() * sizeof(float));
+    bc::buffer b(dev.context(), in.b.size() * sizeof(float));
+    bc::buffer c(dev.context(), in.c.size() * sizeof(float));
+    q.enqueue_write_buffer(a, 0, a.size(), in.a.data());
+    q.enqueue_write_buffer(b, 0, b.size(), in.b.data());
+    for (int r = 0; r < f.warmup + f.runs; ++r) {
+      // Fresh C_in for every launch, so each run computes the same thing.
+      q.enqueue_write_buffer(c, 0, c.size(), in.c.data());
+      const GemmTiming t = kernel.run(p, a, b, c);
+      if (r == 0) {
+        first_ms = t.total_ms;
+        q.enqueue_read_buffer(c, 0, c.size(), out.data());
+      }
+      if (r >= f.warmup) {
+        run_ms.push_back(t.total_ms);
+        pack_ms.push_back(t.pack_ms);
+        kernel_ms.push_back(t.kernel_ms);
+      }
+    }
+  }
+
+  std::optional<ParityReport> parity;
+  if (!cpu_only && f.check != "none") parity = check(f.check, p, in, out, f.safety);
+  if (!f.dump.empty()) dump(f.dump, p, chosen.config, in, out, f.seed, input_seed, f.distribution);
+
+  std::vector<double> gflops;
+  for (double ms : run_ms) gflops.push_back(p.flops() / (ms * 1e6));
+  const SampleStats g = summarize(gflops);
+  const SampleStats t = summarize(run_ms);
+  const bool failed = parity && !parity->passed();
+
+  if (f.json) {
+    json j;
+    j["problem"] = problem_json(p);
+    j["config"] = config_json(chosen.config, chosen.source);
+    j["device"] = device_label;
+    j["gflops"] = {{"median", g.median}, {"min", g.min}, {"max", g.max}};
+    j["timings"] = {{"build_ms", build_ms},
+                    {"build_from_cache", cache_hit},
+                    {"first_launch_ms", first_ms},
+                    {"warmup", f.warmup},
+                    {"runs_ms", run_ms},
+                    {"median_ms", t.median},
+                    {"min_ms", t.min},
+                    {"p10_ms", t.p10},
+                    {"p90_ms", t.p90},
+                    {"mean_ms", t.mean},
+                    {"std_ms", t.stddev},
+                    {"cv", t.cv}};
+    if (!pack_ms.empty()) {
+      j["timings"]["pack_median_ms"] = summarize(pack_ms).median;
+      j["timings"]["kernel_median_ms"] = summarize(kernel_ms).median;
+    }
+    j["parity"] =
+        parity ? json::parse(to_json(*parity)) : json{{"mode", cpu_only ? "skipped" : "none"}};
+    j["seed"] = f.seed;
+    j["input_seed"] = hex16(input_seed);
+    j["input_distribution"] = f.distribution;
+    j["env_fingerprint"] = hex16(fingerprint);
+    s.out << j.dump(2) << "\n";
+  } else {
+    s.out << "device       " << device_label << "\n"
+          << "config       " << chosen.config.canonical() << "  id " << chosen.config.id() << " ("
+          << chosen.source << ")\n"
+          << "problem      " << p.shape() << " " << to_string(p.layout) << " op "
+          << to_string(p.trans_a) << to_string(p.trans_b) << " alpha " << p.alpha << " beta "
+          << p.beta << " ld " << p.lda << "/" << p.ldb << "/" << p.ldc << "\n"
+          << "inputs       " << f.distribution << ", seed " << f.seed << " -> " << hex16(input_seed)
+          << "\n";
+    if (!cpu_only) {
+      s.out << "build        " << build_ms << " ms" << (cache_hit ? " (from cache)" : "") << "\n";
+    }
+    s.out << "first launch " << first_ms << " ms\n"
+          << "runs         " << f.runs << " (+" << f.warmup << " warm-up): median " << t.median
+          << " ms, " << g.median << " GFLOP/s (min " << g.min << ", max " << g.max << ")\n";
+    if (parity) {
+      s.out << "parity       " << parity->mode << " " << (parity->passed() ? "PASS" : "FAIL")
+            << ": " << parity->elements << " elements, " << parity->mismatches
+            << " mismatches, max abs " << parity->max_abs << ", max ulp " << parity->max_ulp;
+      if (parity->first) {
+        s.out << "; first at index " << parity->first->index << " (row " << parity->first->row
+              << ", col " << parity->first->col << "): got " << parity->first->got << ", want "
+              << parity->first->want;
+      }
+      s.out << "\n";
+    } else {
+      s.out << "parity       " << (cpu_only ? "skipped (no device)" : "not checked") << "\n";
+    }
+    s.out << "fingerprint  " << hex16(fingerprint) << "\n";
+  }
+  return failed ? 1 : 0;
+}
+
+}  // namespace
+
+Runner add_gemm_command(CLI::App& app) {
+  auto f = std::make_shared<GemmFlags>();
+  auto* cmd = app.add_subcommand("gemm", "run one GEMM on a device, timed, with a parity check");
+  cmd->add_option("--m", f->m, "rows of op(A) and C")->capture_default_str();
+  cmd->add_option("--n", f->n, "columns of op(B) and C")->capture_default_str();
+  cmd->add_option("--k", f->k, "columns of op(A), rows of op(B)")->capture_default_str();
+  cmd->add_option("--layout", f->layout, "row|col")->capture_default_str();
+  cmd->add_option("--trans-a", f->trans_a, "n|t")->capture_default_str();
+  cmd->add_option("--trans-b", f->trans_b, "n|t")->capture_default_str();
+  cmd->add_option("--alpha", f->alpha)->capture_default_str();
+  cmd->add_option("--beta", f->beta, "C is never read when 0")->capture_default_str();
+  cmd->add_option("--lda", f->lda, "leading dimension of A (default: tight)");
+  cmd->add_option("--ldb", f->ldb, "leading dimension of B (default: tight)");
+  cmd->add_option("--ldc", f->ldc, "leading dimension of C (default: tight)");
+  cmd->add_option("--offset-a", f->offset_a, "offset of A in its buffer, in elements");
+  cmd->add_option("--offset-b", f->offset_b, "offset of B in its buffer, in elements");
+  cmd->add_option("--offset-c", f->offset_c, "offset of C in its buffer, in elements");
+  cmd->add_option("--family", f->family, "kernel family (gemm.regtile, gemm.localtile)");
+  cmd->add_option("--param", f->params, "NAME=VALUE, repeatable (with --family)");
+  cmd->add_option("--config", f->config, "config id (16 hex) or canonical 'family=..;P=v;..'");
+  cmd->add_option("--seed", f->seed, "master seed")->capture_default_str();
+  cmd->add_option("--input-distribution", f->distribution, "uniform|normal")->capture_default_str();
+  cmd->add_option("--check", f->check, "bitwise|tolerance|none")->capture_default_str();
+  cmd->add_option("--safety", f->safety, "tolerance safety factor")->capture_default_str();
+  cmd->add_option("--runs", f->runs, "timed runs")->capture_default_str();
+  cmd->add_option("--warmup", f->warmup, "uncounted warm-up runs")->capture_default_str();
+  cmd->add_option("--dump", f->dump, "write A.f32, B.f32, C_in.f32, C_out.f32, problem.json");
+  cmd->add_flag("--json", f->json, "print one JSON object");
+  f->device.add_to(*cmd);
+  return [f](Streams s) { return run_gemm(*f, s); };
+}
+
+}  // namespace clgauge::cli
