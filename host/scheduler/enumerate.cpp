@@ -70,6 +70,7 @@ struct CompiledSpace::Impl {
   std::vector<bool> suffix_free;              // no constraint checked at params i..n-1
   std::vector<std::int64_t> current;          // the values bound so far
   bool limits_hold = true;
+  std::vector<bool> limit_used;  // per device_limit_names() entry
 
   void compile(std::size_t i);
   void fail_constraint(std::size_t i, std::size_t pos, const std::string& what) const {
@@ -151,6 +152,9 @@ void CompiledSpace::Impl::compile(std::size_t i) {
     for (std::size_t k = 0; k < names.size(); ++k) {
       if (used.count(names[k]) != 0) level = static_cast<int>(k);
     }
+    for (std::size_t k = 0; k < limit_values.size(); ++k) {
+      if (used.count(limit_values[k].first) != 0) limit_used[k] = true;
+    }
     parser->Eval();  // compiles to bytecode now, so errors surface here and not mid-walk
   } catch (const mu::Parser::exception_type& e) {
     fail_constraint(i, e.GetPos() < 0 ? expr.size() : static_cast<std::size_t>(e.GetPos()),
@@ -175,6 +179,7 @@ CompiledSpace::CompiledSpace(ParameterSpace space, DeviceLimits limits)
   for (std::size_t k = 0; k < n; ++k) m.vars[k] = static_cast<double>(m.space.parameters[k].values[0]);
   for (std::size_t k = 0; k < limit_values.size(); ++k) m.vars[n + k] = limit_values[k].second;
   m.current.assign(n, 0);
+  m.limit_used.assign(limit_values.size(), false);
 
   m.at_level.resize(n);
   for (std::size_t i = 0; i < m.space.constraints.size(); ++i) {
@@ -206,6 +211,15 @@ const ParameterSpace& CompiledSpace::space() const { return impl_->space; }
 const DeviceLimits& CompiledSpace::limits() const { return impl_->limits; }
 int CompiledSpace::check_level(std::size_t constraint) const {
   return impl_->levels.at(constraint);
+}
+
+std::vector<std::pair<std::string, double>> CompiledSpace::used_limits() const {
+  std::vector<std::pair<std::string, double>> out;
+  const auto all = impl_->limits.named_values();
+  for (std::size_t k = 0; k < all.size(); ++k) {
+    if (impl_->limit_used[k]) out.push_back(all[k]);
+  }
+  return out;
 }
 
 std::uint64_t CompiledSpace::count() { return impl_->limits_hold ? impl_->count_from(0) : 0; }

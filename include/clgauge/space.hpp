@@ -109,6 +109,9 @@ class CompiledSpace {
   const DeviceLimits& limits() const;
   // The parameter index at which constraint i is checked (-1: device limits only).
   int check_level(std::size_t constraint) const;
+  // The device limits some constraint names, in device_limit_names() order: the only
+  // limits the result depends on.
+  std::vector<std::pair<std::string, double>> used_limits() const;
 
   // Number of valid candidates, without listing them (a suffix of parameters that no
   // constraint names is multiplied out, not walked).
