@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -38,7 +39,13 @@ struct Limits {
 };
 
 Limits resolve_limits(const PlanFlags& f) {
-  if (!f.limits_file.empty()) return {DeviceLimits::load(f.limits_file), "file " + f.limits_file};
+  if (!f.limits_file.empty()) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(f.limits_file, ec)) {
+      throw Error(ReasonCode::bad_input, "--device-limits: '" + f.limits_file + "': no such file");
+    }
+    return {DeviceLimits::load(f.limits_file), "file " + f.limits_file};
+  }
   const auto devices = list_devices();
   if (devices.empty()) {
     throw Error(ReasonCode::bad_input,

@@ -53,14 +53,22 @@ DeviceLimits DeviceLimits::from_device(const DeviceInfo& device) {
 DeviceLimits DeviceLimits::parse(std::string_view json_text, std::string_view source) {
   const auto doc = scheduler_detail::parse_json(json_text, source);
   if (!doc.is_object()) fail(source, "top level", "expected a JSON object of device limits");
+  // Fields in file order first, so the first bad field in the file is the one named.
   for (const auto& [key, value] : doc.items()) {
-    bool known = key == "name" || key == "description";
+    if (key == "name" || key == "description") {
+      if (!value.is_string()) fail(source, key, "expected a string");
+      continue;
+    }
+    bool known = false;
     for (const auto& n : device_limit_names()) known = known || key == n;
-    if (!known) fail(source, key, "unknown field (limits are: local_mem_bytes, max_wg_size, "
-                                  "max_wi_size0..2, compute_units, global_mem_bytes, is_gpu, "
-                                  "is_cpu)");
-    if ((key == "name" || key == "description") && !value.is_string()) {
-      fail(source, key, "expected a string");
+    if (!known) {
+      fail(source, key, "unknown field (limits are: local_mem_bytes, max_wg_size, "
+                        "max_wi_size0..2, compute_units, global_mem_bytes, is_gpu, is_cpu)");
+    }
+    if (key == "is_gpu" || key == "is_cpu") {
+      read_flag(doc, key, source);
+    } else {
+      read_size(doc, key, source);
     }
   }
   DeviceLimits l;

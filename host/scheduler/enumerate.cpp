@@ -3,6 +3,7 @@
 
 #include <muParser.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -157,8 +158,10 @@ void CompiledSpace::Impl::compile(std::size_t i) {
     }
     parser->Eval();  // compiles to bytecode now, so errors surface here and not mid-walk
   } catch (const mu::Parser::exception_type& e) {
-    fail_constraint(i, e.GetPos() < 0 ? expr.size() : static_cast<std::size_t>(e.GetPos()),
-                    "cannot parse: " + e.GetMsg());
+    // muParser reports the end of the text as one past it; clamp to the text.
+    const auto pos = e.GetPos() < 0 ? expr.size()
+                                    : std::min(expr.size(), static_cast<std::size_t>(e.GetPos()));
+    fail_constraint(i, pos, "cannot parse: " + e.GetMsg());
   }
   levels.push_back(level);
   parsers.push_back(std::move(parser));

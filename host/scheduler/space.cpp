@@ -193,6 +193,10 @@ std::filesystem::path find_space_file(std::string_view name_or_path) {
   if (name.empty()) throw Error(ReasonCode::bad_input, "--space: empty space name");
   if (name.find('/') != std::string::npos ||
       (name.size() > 5 && name.compare(name.size() - 5, 5, ".json") == 0)) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(name, ec)) {
+      throw Error(ReasonCode::bad_input, "--space: '" + name + "': no such file");
+    }
     return name;
   }
   std::string searched;
