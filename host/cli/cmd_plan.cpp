@@ -8,11 +8,11 @@
 #include <optional>
 #include <sstream>
 
-#include "cli/command.hpp"
 #include "clgauge/error.hpp"
 #include "clgauge/hash.hpp"
 #include "clgauge/plan.hpp"
 #include "clgauge/space.hpp"
+#include "cli/command.hpp"
 
 namespace clgauge::cli {
 namespace {
@@ -67,8 +67,8 @@ nlohmann::ordered_json candidate_json(const Candidate& c, std::uint64_t rank,
 // hash (XXH3-64 of dump() with no whitespace, before "plan_hash" is added) is the plan
 // hash printed by both output forms.
 nlohmann::ordered_json plan_document(const PlanFlags& f, CompiledSpace& compiled,
-                                     const Limits& limits, const Shard& shard,
-                                     std::uint64_t valid, const std::vector<Candidate>& listed,
+                                     const Limits& limits, const Shard& shard, std::uint64_t valid,
+                                     const std::vector<Candidate>& listed,
                                      const std::optional<ReplayPlan>& replay) {
   const ParameterSpace& space = compiled.space();
   const auto names = space.parameter_names();
@@ -91,7 +91,8 @@ nlohmann::ordered_json plan_document(const PlanFlags& f, CompiledSpace& compiled
   doc["seed"] = f.seed;
   doc["valid_candidates"] = valid;
   auto list = nlohmann::ordered_json::array();
-  for (std::size_t r = 0; r < listed.size(); ++r) list.push_back(candidate_json(listed[r], r, names));
+  for (std::size_t r = 0; r < listed.size(); ++r)
+    list.push_back(candidate_json(listed[r], r, names));
   doc["candidates"] = std::move(list);
   if (replay) {
     doc["replay_plan"] = nlohmann::ordered_json::parse(replay->canonical_json());
@@ -110,11 +111,13 @@ void print_text(std::ostream& out, const nlohmann::ordered_json& doc, const Plan
       << space["parameters"].size() << " parameters, " << space["raw_combinations"]
       << " raw combinations, " << space["constraints"].size() << " constraints\n";
   out << "limits " << doc["limits"]["source"].get<std::string>() << ":";
-  for (const auto& [name, value] : doc["limits"]["used"].items()) out << " " << name << "=" << value;
+  for (const auto& [name, value] : doc["limits"]["used"].items())
+    out << " " << name << "=" << value;
   out << "\n";
   out << "shard " << doc["shard"].get<std::string>() << ": " << listed.size() << " of " << total
-      << " valid candidates, " << (f.random_order ? "random order, seed " + std::to_string(f.seed)
-                                                   : std::string("declared order"))
+      << " valid candidates, "
+      << (f.random_order ? "random order, seed " + std::to_string(f.seed)
+                         : std::string("declared order"))
       << "\n";
   out << "rank index id";
   for (const auto& n : space["parameters"]) out << " " << n.get<std::string>();
@@ -146,7 +149,8 @@ int run_plan(const PlanFlags& f, Streams s) {
   if (f.top_k_given && f.top_k == 0) {
     throw Error(ReasonCode::bad_input, "--top-k: '0': must be at least 1");
   }
-  if (f.sessions == 0) throw Error(ReasonCode::bad_input, "--replay-sessions: '0': must be at least 1");
+  if (f.sessions == 0)
+    throw Error(ReasonCode::bad_input, "--replay-sessions: '0': must be at least 1");
   if (f.runs == 0) throw Error(ReasonCode::bad_input, "--replay-runs: '0': must be at least 1");
   const auto space_file = find_space_file(f.space);
   auto space = ParameterSpace::load(space_file);
@@ -183,8 +187,7 @@ Runner add_plan_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "plan", "enumerate a parameter space against device limits; shards and replay plans");
   auto f = std::make_shared<PlanFlags>();
-  cmd->add_option("--space", f->space,
-                  "space NAME (tuning/spaces/NAME.json) or a space FILE")
+  cmd->add_option("--space", f->space, "space NAME (tuning/spaces/NAME.json) or a space FILE")
       ->required();
   auto* device = cmd->add_option("--device", f->device,
                                  "device whose limits apply: flat index or substring (default: "
@@ -198,17 +201,19 @@ Runner add_plan_command(CLI::App& app) {
   cmd->add_option("--shard", f->shard, "i/N: keep candidates whose number c has c mod N == i")
       ->capture_default_str();
   cmd->add_option("--seed", f->seed, "master seed")->capture_default_str();
-  auto* top_k = cmd->add_option("--top-k", f->top_k,
-                                "replay plan for the first K listed candidates (rank = listing order)");
+  auto* top_k = cmd->add_option(
+      "--top-k", f->top_k, "replay plan for the first K listed candidates (rank = listing order)");
   cmd->add_option("--replay-sessions", f->sessions, "sessions per replayed candidate")
       ->capture_default_str()
       ->needs(top_k);
-  cmd->add_option("--replay-runs", f->runs, "runs per session")->capture_default_str()->needs(top_k);
+  cmd->add_option("--replay-runs", f->runs, "runs per session")
+      ->capture_default_str()
+      ->needs(top_k);
   cmd->add_flag("--random-order", f->random_order,
                 "list candidates in the seeded random order (random search) instead of "
                 "declared order");
-  auto* count = cmd->add_flag("--count", f->count,
-                              "print the number of valid candidates (in the shard) and nothing else");
+  auto* count = cmd->add_flag(
+      "--count", f->count, "print the number of valid candidates (in the shard) and nothing else");
   cmd->add_flag("--json", f->json, "print the plan as JSON")->excludes(count);
   return [f, top_k](Streams s) {
     f->top_k_given = top_k->count() > 0;

@@ -21,11 +21,13 @@ std::uint64_t read_size(const nlohmann::ordered_json& obj, const std::string& fi
   return it->get<std::uint64_t>();
 }
 
-bool read_flag(const nlohmann::ordered_json& obj, const std::string& field, std::string_view source) {
+bool read_flag(const nlohmann::ordered_json& obj, const std::string& field,
+               std::string_view source) {
   const auto it = obj.find(field);
   if (it == obj.end()) fail(source, field, "missing");
   if (it->is_boolean()) return it->get<bool>();
-  if (it->is_number_unsigned() && it->get<std::uint64_t>() <= 1) return it->get<std::uint64_t>() == 1;
+  if (it->is_number_unsigned() && it->get<std::uint64_t>() <= 1)
+    return it->get<std::uint64_t>() == 1;
   fail(source, field, excerpt(*it) + " is not a boolean (true, false, 0 or 1)");
 }
 
@@ -62,8 +64,9 @@ DeviceLimits DeviceLimits::parse(std::string_view json_text, std::string_view so
     bool known = false;
     for (const auto& n : device_limit_names()) known = known || key == n;
     if (!known) {
-      fail(source, key, "unknown field (limits are: local_mem_bytes, max_wg_size, "
-                        "max_wi_size0..2, compute_units, global_mem_bytes, is_gpu, is_cpu)");
+      fail(source, key,
+           "unknown field (limits are: local_mem_bytes, max_wg_size, "
+           "max_wi_size0..2, compute_units, global_mem_bytes, is_gpu, is_cpu)");
     }
     if (key == "is_gpu" || key == "is_cpu") {
       read_flag(doc, key, source);

@@ -23,7 +23,9 @@ double int_remainder(double a, double b) {
   return std::fmod(std::trunc(a), d);
 }
 
-bool holds(double value) { return value != 0.0 && !std::isnan(value); }
+bool holds(double value) {
+  return value != 0.0 && !std::isnan(value);
+}
 
 bool name_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
@@ -62,14 +64,14 @@ std::size_t find_assignment(const std::string& expr) {
 struct CompiledSpace::Impl {
   ParameterSpace space;
   DeviceLimits limits;
-  std::vector<std::string> names;           // parameter names, declared order
-  std::unique_ptr<double[]> vars;           // parameters, then limits: muParser binds these
+  std::vector<std::string> names;  // parameter names, declared order
+  std::unique_ptr<double[]> vars;  // parameters, then limits: muParser binds these
   std::vector<std::unique_ptr<mu::Parser>> parsers;  // one per constraint, declared order
-  std::vector<int> levels;                  // per constraint: parameter index, -1 for limits
+  std::vector<int> levels;                         // per constraint: parameter index, -1 for limits
   std::vector<std::vector<mu::Parser*>> at_level;  // per parameter: constraints checked there
-  std::vector<std::uint64_t> suffix_product;  // product of value counts of params i..n-1
-  std::vector<bool> suffix_free;              // no constraint checked at params i..n-1
-  std::vector<std::int64_t> current;          // the values bound so far
+  std::vector<std::uint64_t> suffix_product;       // product of value counts of params i..n-1
+  std::vector<bool> suffix_free;                   // no constraint checked at params i..n-1
+  std::vector<std::int64_t> current;               // the values bound so far
   bool limits_hold = true;
   std::vector<bool> limit_used;  // per device_limit_names() entry
 
@@ -128,8 +130,8 @@ void CompiledSpace::Impl::compile(std::size_t i) {
       parser->DefineVar(limit_values[k].first, &vars[names.size() + k]);
     }
   } catch (const mu::Parser::exception_type& e) {
-    throw Error(ReasonCode::bad_input, space.source + ": parameters: muParser refused a name: " +
-                                           e.GetMsg());
+    throw Error(ReasonCode::bad_input,
+                space.source + ": parameters: muParser refused a name: " + e.GetMsg());
   }
   int level = -1;
   try {
@@ -159,8 +161,8 @@ void CompiledSpace::Impl::compile(std::size_t i) {
     parser->Eval();  // compiles to bytecode now, so errors surface here and not mid-walk
   } catch (const mu::Parser::exception_type& e) {
     // muParser reports the end of the text as one past it; clamp to the text.
-    const auto pos = e.GetPos() < 0 ? expr.size()
-                                    : std::min(expr.size(), static_cast<std::size_t>(e.GetPos()));
+    const auto pos =
+        e.GetPos() < 0 ? expr.size() : std::min(expr.size(), static_cast<std::size_t>(e.GetPos()));
     fail_constraint(i, pos, "cannot parse: " + e.GetMsg());
   }
   levels.push_back(level);
@@ -179,7 +181,8 @@ CompiledSpace::CompiledSpace(ParameterSpace space, DeviceLimits limits)
   }
   const auto limit_values = m.limits.named_values();
   m.vars = std::make_unique<double[]>(n + limit_values.size());
-  for (std::size_t k = 0; k < n; ++k) m.vars[k] = static_cast<double>(m.space.parameters[k].values[0]);
+  for (std::size_t k = 0; k < n; ++k)
+    m.vars[k] = static_cast<double>(m.space.parameters[k].values[0]);
   for (std::size_t k = 0; k < limit_values.size(); ++k) m.vars[n + k] = limit_values[k].second;
   m.current.assign(n, 0);
   m.limit_used.assign(limit_values.size(), false);
@@ -210,8 +213,12 @@ CompiledSpace::~CompiledSpace() = default;
 CompiledSpace::CompiledSpace(CompiledSpace&&) noexcept = default;
 CompiledSpace& CompiledSpace::operator=(CompiledSpace&&) noexcept = default;
 
-const ParameterSpace& CompiledSpace::space() const { return impl_->space; }
-const DeviceLimits& CompiledSpace::limits() const { return impl_->limits; }
+const ParameterSpace& CompiledSpace::space() const {
+  return impl_->space;
+}
+const DeviceLimits& CompiledSpace::limits() const {
+  return impl_->limits;
+}
 int CompiledSpace::check_level(std::size_t constraint) const {
   return impl_->levels.at(constraint);
 }
@@ -225,9 +232,13 @@ std::vector<std::pair<std::string, double>> CompiledSpace::used_limits() const {
   return out;
 }
 
-std::uint64_t CompiledSpace::count() { return impl_->limits_hold ? impl_->count_from(0) : 0; }
+std::uint64_t CompiledSpace::count() {
+  return impl_->limits_hold ? impl_->count_from(0) : 0;
+}
 
-std::uint64_t CompiledSpace::count(const Shard& shard) { return shard.size_of(count()); }
+std::uint64_t CompiledSpace::count(const Shard& shard) {
+  return shard.size_of(count());
+}
 
 void CompiledSpace::for_each(const CandidateVisitor& visit) {
   if (!impl_->limits_hold) return;
@@ -247,9 +258,9 @@ std::vector<Candidate> CompiledSpace::candidates(const Shard& shard) {
 bool CompiledSpace::satisfies(std::span<const std::int64_t> values) {
   Impl& m = *impl_;
   if (values.size() != m.names.size()) {
-    throw Error(ReasonCode::bad_input, m.space.source + ": satisfies: " +
-                                           std::to_string(values.size()) + " values for " +
-                                           std::to_string(m.names.size()) + " parameters");
+    throw Error(ReasonCode::bad_input,
+                m.space.source + ": satisfies: " + std::to_string(values.size()) + " values for " +
+                    std::to_string(m.names.size()) + " parameters");
   }
   for (std::size_t k = 0; k < values.size(); ++k) m.vars[k] = static_cast<double>(values[k]);
   for (const auto& p : m.parsers) {

@@ -13,7 +13,8 @@ namespace {
 using Kind = JobGraphError::Kind;
 
 [[noreturn]] void graph_error(Kind kind, const std::string& message) {
-  const auto code = kind == Kind::dependency_underflow ? ReasonCode::internal : ReasonCode::bad_input;
+  const auto code =
+      kind == Kind::dependency_underflow ? ReasonCode::internal : ReasonCode::bad_input;
   throw JobGraphError(kind, code, std::string(to_string(kind)) + ": " + message);
 }
 
@@ -36,21 +37,30 @@ nlohmann::ordered_json telemetry_json(const SchedulerTelemetry& t) {
 
 std::string_view to_string(JobPhase phase) {
   switch (phase) {
-    case JobPhase::build: return "build";
-    case JobPhase::verify: return "verify";
-    case JobPhase::time: return "time";
-    case JobPhase::replay: return "replay";
+    case JobPhase::build:
+      return "build";
+    case JobPhase::verify:
+      return "verify";
+    case JobPhase::time:
+      return "time";
+    case JobPhase::replay:
+      return "replay";
   }
   return "build";
 }
 
 std::string_view to_string(JobGraphError::Kind kind) {
   switch (kind) {
-    case Kind::duplicate_job: return "duplicate job";
-    case Kind::unknown_job: return "unknown job";
-    case Kind::cycle: return "dependency cycle";
-    case Kind::dependency_underflow: return "dependency underflow";
-    case Kind::job_failed: return "job failed";
+    case Kind::duplicate_job:
+      return "duplicate job";
+    case Kind::unknown_job:
+      return "unknown job";
+    case Kind::cycle:
+      return "dependency cycle";
+    case Kind::dependency_underflow:
+      return "dependency underflow";
+    case Kind::job_failed:
+      return "job failed";
   }
   return "job graph error";
 }
@@ -61,9 +71,12 @@ std::string_view to_string(FailurePolicy policy) {
 
 std::string_view to_string(JobStatus status) {
   switch (status) {
-    case JobStatus::ok: return "ok";
-    case JobStatus::failed: return "failed";
-    case JobStatus::skipped: return "skipped";
+    case JobStatus::ok:
+      return "ok";
+    case JobStatus::failed:
+      return "failed";
+    case JobStatus::skipped:
+      return "skipped";
   }
   return "ok";
 }
@@ -82,7 +95,8 @@ std::string JobKey::name() const {
 // --- JobGraph ------------------------------------------------------------------
 
 JobId JobGraph::add_job(JobKey key) {
-  if (index_.count(key) != 0) graph_error(Kind::duplicate_job, key.name() + " is already in the graph");
+  if (index_.count(key) != 0)
+    graph_error(Kind::duplicate_job, key.name() + " is already in the graph");
   const JobId id = keys_.size();
   index_.emplace(key, id);
   keys_.push_back(std::move(key));
@@ -99,9 +113,13 @@ std::optional<JobId> JobGraph::find(const JobKey& key) const {
 
 void JobGraph::add_dependency(const JobKey& job, const JobKey& prerequisite) {
   const auto j = find(job);
-  if (!j) graph_error(Kind::unknown_job, job.name() + " (adding its dependency on " + prerequisite.name() + ")");
+  if (!j)
+    graph_error(Kind::unknown_job,
+                job.name() + " (adding its dependency on " + prerequisite.name() + ")");
   const auto p = find(prerequisite);
-  if (!p) graph_error(Kind::unknown_job, prerequisite.name() + " (named as a dependency of " + job.name() + ")");
+  if (!p)
+    graph_error(Kind::unknown_job,
+                prerequisite.name() + " (named as a dependency of " + job.name() + ")");
   add_dependency(*j, *p);
 }
 
@@ -195,8 +213,7 @@ JobSchedule::JobSchedule(const JobGraph& graph) : graph_(&graph) {
 void JobSchedule::push(JobId job) {
   ready_.emplace(graph_->key(job), job);
   ++telemetry_.pushes;
-  telemetry_.max_queue_length =
-      std::max<std::uint64_t>(telemetry_.max_queue_length, ready_.size());
+  telemetry_.max_queue_length = std::max<std::uint64_t>(telemetry_.max_queue_length, ready_.size());
 }
 
 std::optional<JobId> JobSchedule::pop() {
@@ -234,7 +251,9 @@ SchedulerTelemetry JobSchedule::telemetry() const {
   return t;
 }
 
-std::string SchedulerTelemetry::to_json() const { return telemetry_json(*this).dump(); }
+std::string SchedulerTelemetry::to_json() const {
+  return telemetry_json(*this).dump();
+}
 
 std::string JobRunReport::to_json() const {
   nlohmann::ordered_json j;
@@ -281,8 +300,8 @@ JobRunReport run_jobs(const JobGraph& graph, FailurePolicy policy, const JobExec
       } catch (const Error& e) {
         if (policy == FailurePolicy::strict) {
           throw JobGraphError(Kind::job_failed, e.code(),
-                              "job failed: " + key.name() + ": " + std::string(to_string(e.code())) +
-                                  " (" + e.what() + ")");
+                              "job failed: " + key.name() + ": " +
+                                  std::string(to_string(e.code())) + " (" + e.what() + ")");
         }
         code = e.code();
       }

@@ -24,7 +24,8 @@ nlohmann::ordered_json parse_json(std::string_view text, std::string_view source
     }
     std::string what = e.what();
     // Drop nlohmann's "[json.exception.parse_error.101] parse error at line 1, column 2: ".
-    if (const auto colon = what.find(": "); colon != std::string::npos) what = what.substr(colon + 2);
+    if (const auto colon = what.find(": "); colon != std::string::npos)
+      what = what.substr(colon + 2);
     throw Error(ReasonCode::bad_input, std::string(source) + ": malformed JSON at line " +
                                            std::to_string(line) + ", column " +
                                            std::to_string(column) + " (byte " +

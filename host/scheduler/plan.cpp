@@ -10,8 +10,7 @@ namespace clgauge {
 namespace {
 
 [[noreturn]] void bad(std::string_view field, std::string_view text, const std::string& why) {
-  throw Error(ReasonCode::bad_input,
-              std::string(field) + ": '" + std::string(text) + "': " + why);
+  throw Error(ReasonCode::bad_input, std::string(field) + ": '" + std::string(text) + "': " + why);
 }
 
 }  // namespace
@@ -26,10 +25,13 @@ std::string parse_shape(std::string_view text, std::string_view field) {
     const char* name = dim == 0 ? "m" : dim == 1 ? "n" : "k";
     if (part.empty() || part.size() > 12 ||
         part.find_first_not_of("0123456789") != std::string_view::npos) {
-      bad(field, text, std::string(name) + " '" + std::string(part) + "' is not a positive integer");
+      bad(field, text,
+          std::string(name) + " '" + std::string(part) + "' is not a positive integer");
     }
     if (part[0] == '0') {
-      bad(field, text, std::string(name) + " '" + std::string(part) + "' must be positive, without leading zeros");
+      bad(field, text,
+          std::string(name) + " '" + std::string(part) +
+              "' must be positive, without leading zeros");
     }
     if (dim > 0) out += 'x';
     out += part;
@@ -43,8 +45,8 @@ std::vector<std::string> parse_shape_list(std::string_view list, std::string_vie
   std::size_t start = 0;
   for (std::size_t item = 0;; ++item) {
     const std::size_t comma = list.find(',', start);
-    const auto text = list.substr(start, comma == std::string_view::npos ? list.size() - start
-                                                                         : comma - start);
+    const auto text =
+        list.substr(start, comma == std::string_view::npos ? list.size() - start : comma - start);
     const std::string at = std::string(field) + "[" + std::to_string(item) + "]";
     if (text.empty()) bad(at, text, "empty shape");
     auto shape = parse_shape(text, at);
@@ -68,8 +70,8 @@ ReplayPlan ReplayPlan::make(std::vector<std::string> ranked_config_ids,
     for (std::size_t j = 0; j < i; ++j) {
       if (ranked_config_ids[i] == ranked_config_ids[j]) {
         throw Error(ReasonCode::bad_input, "replay plan: config id " + ranked_config_ids[i] +
-                                               " at rank " + std::to_string(i) +
-                                               " repeats rank " + std::to_string(j));
+                                               " at rank " + std::to_string(i) + " repeats rank " +
+                                               std::to_string(j));
       }
     }
   }
@@ -118,6 +120,8 @@ std::string ReplayPlan::canonical_json() const {
   return j.dump();
 }
 
-std::uint64_t ReplayPlan::hash() const { return xxh3_64(canonical_json()); }
+std::uint64_t ReplayPlan::hash() const {
+  return xxh3_64(canonical_json());
+}
 
 }  // namespace clgauge

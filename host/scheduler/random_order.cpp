@@ -28,8 +28,8 @@ class DrawStream {
 
   std::uint64_t next() {
     using Philox = r123::Philox4x32_R<10>;
-    const Philox::ctr_type ctr = {{static_cast<std::uint32_t>(t_),
-                                   static_cast<std::uint32_t>(t_ >> 32), 1u, 0u}};
+    const Philox::ctr_type ctr = {
+        {static_cast<std::uint32_t>(t_), static_cast<std::uint32_t>(t_ >> 32), 1u, 0u}};
     ++t_;
     const auto w = Philox{}(ctr, key_);
     return (static_cast<std::uint64_t>(w[1]) << 32) | w[0];

@@ -20,7 +20,9 @@ constexpr std::int64_t kMaxExact = std::int64_t{1} << 53;
 
 bool is_identifier(std::string_view s) {
   if (s.empty()) return false;
-  const auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
+  const auto alpha = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+  };
   if (!alpha(s[0])) return false;
   for (char c : s) {
     if (!alpha(c) && !(c >= '0' && c <= '9')) return false;
@@ -57,7 +59,8 @@ Parameter read_parameter(const nlohmann::ordered_json& p, std::string_view sourc
   if (!name->is_string()) fail(source, field + ".name", excerpt(*name) + " is not a string");
   out.name = name->get<std::string>();
   if (!is_identifier(out.name)) {
-    fail(source, field + ".name", "'" + out.name + "' is not an identifier ([A-Za-z_][A-Za-z0-9_]*)");
+    fail(source, field + ".name",
+         "'" + out.name + "' is not an identifier ([A-Za-z_][A-Za-z0-9_]*)");
   }
   for (const auto& limit : device_limit_names()) {
     if (out.name == limit) {
@@ -206,8 +209,8 @@ std::filesystem::path find_space_file(std::string_view name_or_path) {
     if (std::filesystem::is_regular_file(file, ec)) return file.lexically_normal();
     searched += (searched.empty() ? "" : ", ") + dir.lexically_normal().string();
   }
-  throw Error(ReasonCode::bad_input, "--space: no space named '" + name + "' (searched " +
-                                         searched + ")");
+  throw Error(ReasonCode::bad_input,
+              "--space: no space named '" + name + "' (searched " + searched + ")");
 }
 
 Shard Shard::parse(std::string_view text, std::string_view field) {
@@ -238,6 +241,8 @@ std::uint64_t Shard::size_of(std::uint64_t total) const {
   return total > index ? (total - index - 1) / count + 1 : 0;
 }
 
-std::string Shard::str() const { return std::to_string(index) + "/" + std::to_string(count); }
+std::string Shard::str() const {
+  return std::to_string(index) + "/" + std::to_string(count);
+}
 
 }  // namespace clgauge

@@ -80,9 +80,9 @@ std::vector<std::string> with_limits(std::vector<std::string> args) {
 }
 
 TEST(SchedulerCli, TextOutputMatchesGolden) {
-  const auto r = plan(with_limits({"--space", "small_space.json", "--top-k", "2",
-                                   "--replay-sessions", "2", "--replay-runs", "2", "--shapes",
-                                   "64x64x64,7x13x31"}));
+  const auto r =
+      plan(with_limits({"--space", "small_space.json", "--top-k", "2", "--replay-sessions", "2",
+                        "--replay-runs", "2", "--shapes", "64x64x64,7x13x31"}));
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_TRUE(r.err.empty());
   expect_golden("cli_plan_small.txt", r.out);
@@ -94,8 +94,8 @@ TEST(SchedulerCli, TextOutputMatchesGolden) {
 }
 
 TEST(SchedulerCli, JsonOutputMatchesGoldenAndCarriesTheSamePlanHash) {
-  const std::vector<std::string> args = with_limits(
-      {"--space", "small_space.json", "--shard", "1/3", "--seed", "7", "--top-k", "3"});
+  const std::vector<std::string> args =
+      with_limits({"--space", "small_space.json", "--shard", "1/3", "--seed", "7", "--top-k", "3"});
   auto json_args = args;
   json_args.push_back("--json");
   const auto j = plan(json_args);
@@ -109,7 +109,8 @@ TEST(SchedulerCli, JsonOutputMatchesGoldenAndCarriesTheSamePlanHash) {
 }
 
 TEST(SchedulerCli, RandomOrderMatchesGolden) {
-  const auto r = plan(with_limits({"--space", "small_space.json", "--random-order", "--seed", "5"}));
+  const auto r =
+      plan(with_limits({"--space", "small_space.json", "--random-order", "--seed", "5"}));
   ASSERT_EQ(r.status, 0) << r.err;
   expect_golden("cli_plan_small_random.txt", r.out);
 }
@@ -125,22 +126,25 @@ TEST(SchedulerCli, CountPrintsOneIntegerLine) {
 }
 
 TEST(SchedulerCli, ShippedSpaceByName) {
-  const auto r = plan({"--space", "regtile_basic", "--count", "--device-limits",
-                       (std::filesystem::path(CLGAUGE_SOURCE_DIR) / "tuning/limits/example_gpu.json")
-                           .string()});
+  const auto r = plan(
+      {"--space", "regtile_basic", "--count", "--device-limits",
+       (std::filesystem::path(CLGAUGE_SOURCE_DIR) / "tuning/limits/example_gpu.json").string()});
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, "28\n");
 }
 
 TEST_F(BadFiles, MalformedJson) {
-  const auto f = write("s.json", "{\"family\": \"f\", \"parameters\": [\n  {\"name\": \"A\", \"values\": [1,]}]}");
+  const auto f = write(
+      "s.json", "{\"family\": \"f\", \"parameters\": [\n  {\"name\": \"A\", \"values\": [1,]}]}");
   EXPECT_EQ(bad(with_limits({"--space", f})),
             "s.json: malformed JSON at line 2, column 30 (byte 61): syntax error while parsing "
             "value - unexpected ']'; expected '[', '{', or a literal");
 }
 
 TEST_F(BadFiles, UnknownNameInConstraint) {
-  const auto f = write("s.json", R"({"family":"f","parameters":[{"name":"A","values":[1]}],"constraints":["A <= max_wg", "A > 0"]})");
+  const auto f = write(
+      "s.json",
+      R"({"family":"f","parameters":[{"name":"A","values":[1]}],"constraints":["A <= max_wg", "A > 0"]})");
   EXPECT_EQ(bad(with_limits({"--space", f})),
             "s.json: constraints[0], position 5: unknown name 'max_wg' (not a parameter or a "
             "device limit) in \"A <= max_wg\"");
@@ -152,18 +156,24 @@ TEST_F(BadFiles, EmptyValueList) {
 }
 
 TEST_F(BadFiles, DuplicateParameter) {
-  const auto f = write("s.json", R"({"family":"f","parameters":[{"name":"A","values":[1]},{"name":"A","values":[2]}]})");
-  EXPECT_EQ(bad(with_limits({"--space", f})),
-            "s.json: parameters[1].name: duplicate parameter 'A' (first declared at parameters[0])");
+  const auto f =
+      write("s.json",
+            R"({"family":"f","parameters":[{"name":"A","values":[1]},{"name":"A","values":[2]}]})");
+  EXPECT_EQ(
+      bad(with_limits({"--space", f})),
+      "s.json: parameters[1].name: duplicate parameter 'A' (first declared at parameters[0])");
 }
 
 TEST_F(BadFiles, NonIntegerValue) {
   const auto f = write("s.json", R"({"family":"f","parameters":[{"name":"A","values":[1, 2.5]}]})");
-  EXPECT_EQ(bad(with_limits({"--space", f})), "s.json: parameters[0].values[1]: 2.5 is not an integer");
+  EXPECT_EQ(bad(with_limits({"--space", f})),
+            "s.json: parameters[0].values[1]: 2.5 is not an integer");
 }
 
 TEST_F(BadFiles, UnparsableConstraint) {
-  const auto f = write("s.json", R"({"family":"f","parameters":[{"name":"A","values":[1]}],"constraints":["A > > 1"]})");
+  const auto f =
+      write("s.json",
+            R"({"family":"f","parameters":[{"name":"A","values":[1]}],"constraints":["A > > 1"]})");
   EXPECT_EQ(bad(with_limits({"--space", f})),
             "s.json: constraints[0], position 4: cannot parse: Unexpected operator \">\" found "
             "at position 4 in \"A > > 1\"");
@@ -188,7 +198,8 @@ TEST_F(BadFiles, Flags) {
             "--top-k: '0': must be at least 1");
   EXPECT_EQ(bad(with_limits({"--space", "small_space.json", "--top-k", "1", "--replay-runs", "0"})),
             "--replay-runs: '0': must be at least 1");
-  EXPECT_EQ(bad(with_limits({"--space", "no_such_space"})).rfind("--space: no space named 'no_such_space'", 0),
+  EXPECT_EQ(bad(with_limits({"--space", "no_such_space"}))
+                .rfind("--space: no space named 'no_such_space'", 0),
             0u);
   EXPECT_EQ(bad(with_limits({"--space", "missing.json"})), "--space: 'missing.json': no such file");
 }
@@ -208,8 +219,8 @@ TEST(SchedulerCli, FlagConflictsAreUsageErrors) {
 // With no OpenCL platform at all (the ICD loader pointed at an empty folder), plan
 // without --device-limits says so and exits 2; with it, it plans as usual.
 TEST(SchedulerCli, NoDeviceRequiresDeviceLimits) {
-  const auto empty = std::filesystem::temp_directory_path() /
-                     ("clgauge_no_icd_" + std::to_string(::getpid()));
+  const auto empty =
+      std::filesystem::temp_directory_path() / ("clgauge_no_icd_" + std::to_string(::getpid()));
   std::filesystem::create_directories(empty);
   const std::string env = "OCL_ICD_VENDORS=" + empty.string() + " OCL_ICD_FILENAMES= ";
   const std::string space = scheduler_data("small_space.json").string();
@@ -224,7 +235,8 @@ TEST(SchedulerCli, NoDeviceRequiresDeviceLimits) {
     return out;
   };
   const auto no_limits = run("");
-  EXPECT_NE(no_limits.find("clgauge plan: --device-limits: no OpenCL device found"), std::string::npos)
+  EXPECT_NE(no_limits.find("clgauge plan: --device-limits: no OpenCL device found"),
+            std::string::npos)
       << no_limits;
   EXPECT_NE(no_limits.find("status 2"), std::string::npos) << no_limits;
   const auto limits = run(" --device-limits " + scheduler_data("small_limits.json").string());

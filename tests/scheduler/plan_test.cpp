@@ -41,7 +41,8 @@ TEST(SchedulerPlan, ShapeParsing) {
 }
 
 TEST(SchedulerPlan, EntriesAreRankThenShapeThenSessionThenRun) {
-  const auto p = ReplayPlan::make({"00000000000000aa", "00000000000000bb"}, {"8x8x8", "4x4x4"}, 2, 3, 7);
+  const auto p =
+      ReplayPlan::make({"00000000000000aa", "00000000000000bb"}, {"8x8x8", "4x4x4"}, 2, 3, 7);
   ASSERT_EQ(p.entries.size(), 2u * 2u * 2u * 3u);
   const auto& e = p.entries[1 * 12 + 1 * 6 + 1 * 3 + 2];  // rank 1, shape 4x4x4, s1, r2
   EXPECT_EQ(e.rank, 1u);
@@ -75,7 +76,9 @@ TEST(SchedulerPlan, BadPlans) {
   EXPECT_EQ(bad_input_of([] { ReplayPlan::make({"a"}, {"1x1x1"}, 1, 0, 1); }),
             "replay plan: runs must be at least 1");
   EXPECT_EQ(bad_input_of([] { ReplayPlan::make({"a"}, {}, 1, 1, 1); }), "replay plan: no shapes");
-  EXPECT_EQ(bad_input_of([] { ReplayPlan::make({"a", "b", "a"}, {"1x1x1"}, 1, 1, 1); }),
+  EXPECT_EQ(bad_input_of([] {
+              ReplayPlan::make({"a", "b", "a"}, {"1x1x1"}, 1, 1, 1);
+            }),
             "replay plan: config id a at rank 2 repeats rank 0");
 }
 

@@ -110,7 +110,8 @@ DeviceLimits test_limits() {
 }
 
 // Every raw combination in lexicographic order (first parameter slowest), filtered.
-std::vector<Values> brute_force(const ParameterSpace& s, const std::function<bool(const Values&)>& ok) {
+std::vector<Values> brute_force(const ParameterSpace& s,
+                                const std::function<bool(const Values&)>& ok) {
   std::vector<Values> out;
   std::vector<std::size_t> digit(s.parameters.size(), 0);
   for (;;) {
@@ -137,7 +138,8 @@ TEST(SchedulerProperty, PrunedEnumerationEqualsBruteForce) {
       return true;
     });
     // The compiled constraints evaluated without pruning agree with their C++ twins.
-    const auto unpruned = brute_force(rs.space, [&](const Values& v) { return space.satisfies(v); });
+    const auto unpruned =
+        brute_force(rs.space, [&](const Values& v) { return space.satisfies(v); });
     ASSERT_EQ(unpruned, expected) << rs.space.to_json();
     const auto listed = space.candidates();
     ASSERT_EQ(listed.size(), expected.size()) << rs.space.to_json();

@@ -15,7 +15,9 @@ namespace {
 using test::expect_golden;
 using test::scheduler_data;
 
-DeviceLimits small_limits() { return DeviceLimits::load(scheduler_data("small_limits.json")); }
+DeviceLimits small_limits() {
+  return DeviceLimits::load(scheduler_data("small_limits.json"));
+}
 
 // The message of the Error that `f` throws (and its code), or "" when it throws nothing.
 template <class F>
@@ -42,8 +44,8 @@ TEST(SchedulerConfigId, CanonicalStringAndHash) {
   const std::vector<std::int64_t> values = {6, 16, -8};
   EXPECT_EQ(config_id("gemm.regtile", names, values), config_id("gemm.regtile", p));
   // Pinned: a change here renames every config in every tuning database.
-  EXPECT_EQ(config_id("gemm.regtile", {{"MR", 6}, {"NR", 16}, {"VW", 8}, {"WGM", 1},
-                                       {"WGN", 16}, {"PACK_A", 1}}),
+  EXPECT_EQ(config_id("gemm.regtile",
+                      {{"MR", 6}, {"NR", 16}, {"VW", 8}, {"WGM", 1}, {"WGN", 16}, {"PACK_A", 1}}),
             hex16(xxh3_64("family=gemm.regtile;MR=6;NR=16;VW=8;WGM=1;WGN=16;PACK_A=1")));
 }
 
@@ -85,12 +87,16 @@ TEST(SchedulerSpace, CheckLevelsAndUsedLimits) {
 
 TEST(SchedulerSpace, RemainderIsIntegerRemainderWithTheSignOfTheDividend) {
   const auto count = [](const std::string& constraint) {
-    CompiledSpace s(ParameterSpace::parse(R"({"family":"f","parameters":[{"name":"A","values":[-7,7]},{"name":"B","values":[0,3]}],"constraints":[")" + constraint + R"("]})", "t.json"),
-                    DeviceLimits{});
+    CompiledSpace s(
+        ParameterSpace::parse(
+            R"({"family":"f","parameters":[{"name":"A","values":[-7,7]},{"name":"B","values":[0,3]}],"constraints":[")" +
+                constraint + R"("]})",
+            "t.json"),
+        DeviceLimits{});
     return s.count();
   };
-  EXPECT_EQ(count("A % B == 1"), 1u);   // 7 % 3
-  EXPECT_EQ(count("A % B == -1"), 1u);  // -7 % 3
+  EXPECT_EQ(count("A % B == 1"), 1u);      // 7 % 3
+  EXPECT_EQ(count("A % B == -1"), 1u);     // -7 % 3
   EXPECT_EQ(count("A % B == A % B"), 2u);  // x % 0 is NaN: never holds, never aborts
   EXPECT_EQ(count("2 * A % B == 2"), 1u);  // % binds like * and /, left to right
 }
@@ -134,8 +140,9 @@ TEST(SchedulerSpace, ShippedSpacesCompileAndAreNonEmpty) {
 
 TEST(SchedulerSpace, FindSpaceFile) {
   EXPECT_EQ(find_space_file("regtile_basic").filename(), "regtile_basic.json");
-  EXPECT_NE(error_of([] { find_space_file("no_such_space"); }).find("no space named 'no_such_space'"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([] { find_space_file("no_such_space"); }).find("no space named 'no_such_space'"),
+      std::string::npos);
   EXPECT_NE(error_of([] { find_space_file("/no/such/file.json"); }).find("no such file"),
             std::string::npos);
 }
@@ -148,7 +155,8 @@ TEST(SchedulerSpace, ShardParseAndSize) {
   EXPECT_EQ((Shard{2, 5}.size_of(3)), 1u);
   EXPECT_EQ(error_of([] { Shard::parse("3/3"); }),
             "--shard: '3/3': shard index 3 must be below the shard count 3");
-  EXPECT_EQ(error_of([] { Shard::parse("1/0"); }), "--shard: '1/0': shard count must be at least 1");
+  EXPECT_EQ(error_of([] { Shard::parse("1/0"); }),
+            "--shard: '1/0': shard count must be at least 1");
   EXPECT_EQ(error_of([] { Shard::parse("12"); }), "--shard: '12': expected i/N");
   EXPECT_EQ(error_of([] { Shard::parse("a/2"); }),
             "--shard: 'a/2': shard index 'a' is not a non-negative integer");
@@ -190,7 +198,8 @@ TEST(SchedulerSpaceErrors, MalformedJson) {
 
 TEST(SchedulerSpaceErrors, Structure) {
   EXPECT_EQ(space_error("[1]"), "t.json: top level: expected a JSON object");
-  EXPECT_EQ(space_error(R"({"parameters":[{"name":"A","values":[1]}]})"), "t.json: family: missing");
+  EXPECT_EQ(space_error(R"({"parameters":[{"name":"A","values":[1]}]})"),
+            "t.json: family: missing");
   EXPECT_EQ(space_error(R"({"family":"","parameters":[{"name":"A","values":[1]}]})"),
             "t.json: family: \"\" is not a non-empty string");
   EXPECT_EQ(space_error(R"({"family":"f"})"), "t.json: parameters: missing");
@@ -212,14 +221,18 @@ TEST(SchedulerSpaceErrors, Structure) {
 }
 
 TEST(SchedulerSpaceErrors, EmptyValueList) {
-  EXPECT_EQ(space_error(R"({"family":"f","parameters":[{"name":"A","values":[1]},{"name":"B","values":[]}]})"),
-            "t.json: parameters[1].values: empty value list");
+  EXPECT_EQ(
+      space_error(
+          R"({"family":"f","parameters":[{"name":"A","values":[1]},{"name":"B","values":[]}]})"),
+      "t.json: parameters[1].values: empty value list");
 }
 
 TEST(SchedulerSpaceErrors, DuplicateParameter) {
-  EXPECT_EQ(space_error(R"({"family":"f","parameters":[{"name":"A","values":[1]},{"name":"B","values":[1]},{"name":"A","values":[2]}]})"),
-            "t.json: parameters[2].name: duplicate parameter 'A' (first declared at "
-            "parameters[0])");
+  EXPECT_EQ(
+      space_error(
+          R"({"family":"f","parameters":[{"name":"A","values":[1]},{"name":"B","values":[1]},{"name":"A","values":[2]}]})"),
+      "t.json: parameters[2].name: duplicate parameter 'A' (first declared at "
+      "parameters[0])");
 }
 
 TEST(SchedulerSpaceErrors, NonIntegerAndDuplicateValues) {
@@ -229,39 +242,52 @@ TEST(SchedulerSpaceErrors, NonIntegerAndDuplicateValues) {
             "t.json: parameters[0].values[1]: \"2\" is not an integer");
   EXPECT_EQ(space_error(R"({"family":"f","parameters":[{"name":"A","values":[1,true]}]})"),
             "t.json: parameters[0].values[1]: true is not an integer");
-  EXPECT_EQ(space_error(R"({"family":"f","parameters":[{"name":"A","values":[9007199254740993]}]})"),
-            "t.json: parameters[0].values[0]: 9007199254740993 is out of range (|value| <= 2^53)");
+  EXPECT_EQ(
+      space_error(R"({"family":"f","parameters":[{"name":"A","values":[9007199254740993]}]})"),
+      "t.json: parameters[0].values[0]: 9007199254740993 is out of range (|value| <= 2^53)");
   EXPECT_EQ(space_error(R"({"family":"f","parameters":[{"name":"A","values":[3,1,3]}]})"),
             "t.json: parameters[0].values[2]: duplicate value 3 of A");
 }
 
 TEST(SchedulerSpaceErrors, UnknownNameInConstraint) {
-  EXPECT_EQ(space_error(R"({"family":"f","parameters":[{"name":"A","values":[1]}],"constraints":["A > 0","A * NR <= max_wg_sise"]})"),
-            "t.json: constraints[1], position 4: unknown name 'NR' (not a parameter or a device "
-            "limit) in \"A * NR <= max_wg_sise\"");
+  EXPECT_EQ(
+      space_error(
+          R"({"family":"f","parameters":[{"name":"A","values":[1]}],"constraints":["A > 0","A * NR <= max_wg_sise"]})"),
+      "t.json: constraints[1], position 4: unknown name 'NR' (not a parameter or a device "
+      "limit) in \"A * NR <= max_wg_sise\"");
 }
 
 TEST(SchedulerSpaceErrors, UnparsableConstraint) {
-  EXPECT_EQ(space_error(R"({"family":"f","parameters":[{"name":"A","values":[1]}],"constraints":["A +* 2"]})"),
-            "t.json: constraints[0], position 3: cannot parse: Unexpected operator \"*\" found at "
-            "position 3 in \"A +* 2\"");
-  EXPECT_NE(space_error(R"({"family":"f","parameters":[{"name":"A","values":[1]}],"constraints":["(A > 0"]})")
-                .find("t.json: constraints[0], position 6: cannot parse: Missing parenthesis in \"(A > 0\""),
-            std::string::npos);
-  EXPECT_EQ(space_error(R"({"family":"f","parameters":[{"name":"A","values":[1]}],"constraints":["A = 2"]})"),
-            "t.json: constraints[0], position 2: assignment '=' is not allowed (compare with "
-            "'==') in \"A = 2\"");
-  EXPECT_EQ(space_error(R"({"family":"f","parameters":[{"name":"A","values":[1]}],"constraints":[" "]})"),
-            "t.json: constraints[0]: empty constraint");
-  EXPECT_EQ(space_error(R"({"family":"f","parameters":[{"name":"A","values":[1]}],"constraints":[3]})"),
-            "t.json: constraints[0]: 3 is not a string");
+  EXPECT_EQ(
+      space_error(
+          R"({"family":"f","parameters":[{"name":"A","values":[1]}],"constraints":["A +* 2"]})"),
+      "t.json: constraints[0], position 3: cannot parse: Unexpected operator \"*\" found at "
+      "position 3 in \"A +* 2\"");
+  EXPECT_NE(
+      space_error(
+          R"({"family":"f","parameters":[{"name":"A","values":[1]}],"constraints":["(A > 0"]})")
+          .find("t.json: constraints[0], position 6: cannot parse: Missing parenthesis in \"(A > "
+                "0\""),
+      std::string::npos);
+  EXPECT_EQ(
+      space_error(
+          R"({"family":"f","parameters":[{"name":"A","values":[1]}],"constraints":["A = 2"]})"),
+      "t.json: constraints[0], position 2: assignment '=' is not allowed (compare with "
+      "'==') in \"A = 2\"");
+  EXPECT_EQ(
+      space_error(R"({"family":"f","parameters":[{"name":"A","values":[1]}],"constraints":[" "]})"),
+      "t.json: constraints[0]: empty constraint");
+  EXPECT_EQ(
+      space_error(R"({"family":"f","parameters":[{"name":"A","values":[1]}],"constraints":[3]})"),
+      "t.json: constraints[0]: 3 is not a string");
 }
 
 TEST(SchedulerLimitsErrors, NamedFieldAndValue) {
   const auto limits_error = [](const std::string& json) {
     return error_of([&] { DeviceLimits::parse(json, "l.json"); });
   };
-  const std::string ok = R"("local_mem_bytes":1,"max_wg_size":1,"max_wi_size0":1,"max_wi_size1":1,"max_wi_size2":1,"compute_units":1,"global_mem_bytes":1)";
+  const std::string ok =
+      R"("local_mem_bytes":1,"max_wg_size":1,"max_wi_size0":1,"max_wi_size1":1,"max_wi_size2":1,"compute_units":1,"global_mem_bytes":1)";
   EXPECT_EQ(DeviceLimits::parse("{" + ok + R"(,"is_gpu":1,"is_cpu":false})", "l").is_gpu, true);
   EXPECT_EQ(limits_error("{" + ok + R"(,"is_gpu":true})"), "l.json: is_cpu: missing");
   EXPECT_EQ(limits_error("{" + ok + R"(,"is_gpu":2,"is_cpu":false})"),
