@@ -105,7 +105,8 @@ struct SchedulerTelemetry {
 };
 
 // One execution of a graph, a job at a time: pop() the next ready job, then complete()
-// it. run_jobs() drives this; tests and custom drivers may step it by hand.
+// it. run_jobs() drives this; tests and custom drivers may step it by hand. The graph
+// must outlive the schedule.
 class JobSchedule {
  public:
   // Snapshots the dependency counts and queues the jobs that have none. Throws

@@ -1,7 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "clgauge/hash.hpp"
+#include "clgauge/plan.hpp"
 #include "clgauge/scheduler.hpp"
+#include "clgauge/space.hpp"
 #include "scheduler/golden.hpp"
 
 namespace clgauge {
@@ -183,6 +187,40 @@ TEST(SchedulerJobGraphErrors, DependencyUnderflow) {
                "release (by build/0/a/)");
   EXPECT_EQ(s.pop(), b);
   EXPECT_EQ(s.pop(), std::nullopt);
+}
+
+}  // namespace
+}  // namespace clgauge
+
+namespace clgauge {
+namespace {
+
+// The C++ example of docs/scheduler.md, kept compiling and running.
+TEST(SchedulerApi, DocumentedExample) {
+  auto limits = DeviceLimits::load(std::filesystem::path(CLGAUGE_SOURCE_DIR) / "tuning" / "limits" /
+                                   "example_gpu.json");
+  CompiledSpace space = compile_space(find_space_file("regtile_basic"), limits);
+
+  std::uint64_t n = space.count();
+  auto mine = space.candidates(Shard::parse("1/4"));
+  std::uint64_t visited = 0;
+  space.for_each([&](std::uint64_t, std::span<const std::int64_t>) {
+    ++visited;
+    return true;
+  });
+  EXPECT_EQ(visited, n);
+  EXPECT_EQ(mine.size(), (Shard{1, 4}.size_of(n)));
+
+  std::vector<std::string> top = {mine[0].id, mine[1].id};
+  ReplayPlan plan = ReplayPlan::make(top, {"1024x1024x1024"}, 3, 5, 42);
+  EXPECT_EQ(hex16(plan.hash()).size(), 16u);
+  EXPECT_EQ(plan.entries.size(), 2u * 3u * 5u);
+
+  JobGraph graph = JobGraph::tuning(top, plan.shapes, true);
+  JobRunReport report =
+      run_jobs(graph, FailurePolicy::hardened, [](const JobKey&) { return ReasonCode::ok; });
+  EXPECT_FALSE(report.degraded);
+  EXPECT_EQ(report.outcomes.size(), graph.size());
 }
 
 }  // namespace
