@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "clgauge/space.hpp"
 #include "cli/command.hpp"
 #include "scheduler/golden.hpp"
 
@@ -131,6 +132,20 @@ TEST(SchedulerCli, ShippedSpaceByName) {
        (std::filesystem::path(CLGAUGE_SOURCE_DIR) / "tuning/limits/example_gpu.json").string()});
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, "28\n");
+}
+
+TEST(SchedulerCli, LimitsFromTheSelectedDevice) {
+  const auto devices = list_devices();
+  if (devices.empty()) GTEST_SKIP() << "no OpenCL device";
+  const auto limits = DeviceLimits::from_device(select_device("0", devices));
+  const auto expected =
+      CompiledSpace(ParameterSpace::load(scheduler_data("small_space.json")), limits).count();
+  const auto r = plan({"--space", "small_space.json", "--device", "0", "--count"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, std::to_string(expected) + "\n");
+  const auto text = plan({"--space", "small_space.json", "--device", "0"});
+  EXPECT_NE(text.out.find("limits device [0] " + devices[0].label() + ":"), std::string::npos)
+      << text.out;
 }
 
 TEST_F(BadFiles, MalformedJson) {
