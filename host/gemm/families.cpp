@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <string>
 
+#include "clgauge/config_id.hpp"
 #include "clgauge/error.hpp"
 #include "clgauge/gemm.hpp"
-#include "clgauge/hash.hpp"
 
 namespace clgauge {
 namespace {
