@@ -139,6 +139,8 @@ BENCHMARK(BM_openblas)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
+BENCHMARK(BM_cpu_reference_canonical)->Arg(2048)->UseRealTime()->Unit(benchmark::kMillisecond);
+
 }  // namespace
 
 BENCHMARK_MAIN();

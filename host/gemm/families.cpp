@@ -118,15 +118,9 @@ const GemmFamily& gemm_family(std::string_view name) {
               "unknown family '" + std::string(name) + "' (known: " + known + ")");
 }
 
-std::string GemmConfig::canonical() const {
-  std::string s = "family=" + family;
-  for (const auto& [name, value] : params) s += ";" + name + "=" + std::to_string(value);
-  return s;
-}
+std::string GemmConfig::canonical() const { return config_canonical(family, params); }
 
-std::string GemmConfig::id() const {
-  return hex16(xxh3_64(canonical()));
-}
+std::string GemmConfig::id() const { return config_id(family, params); }
 
 std::int64_t GemmConfig::get(std::string_view name) const {
   for (const auto& [n, v] : params) {
