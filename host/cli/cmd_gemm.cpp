@@ -225,17 +225,160 @@ ParityReport check(const std::string& mode, const GemmProblem& p, const GemmHost
   return compare_tolerance(p, in.a, in.b, in.c, got, safety);
 }
 
-int run_gemm(const GemmFlags& f, Streams s) {
-  // Everything the user typed is checked before any device work.
-  const GemmProblem p = problem_from(f);
-  const Distribution dist = distribution_from_string(f.distribution);
+// What one `clgauge gemm` measured.
+struct Measurement {
+  std::vector<float> c_out;  // C after the first launch (the one checked and dumped)
+  std::vector<double> run_ms, pack_ms, kernel_ms;
+  double build_ms = 0;
+  double first_ms = 0;
+  bool cache_hit = false;
+  bool cpu_only = false;
+  std::string device_label = "CPU reference (no OpenCL device)";
+  std::uint64_t fingerprint = environment_fingerprint(nullptr);
+};
+
+Measurement measure_on_cpu(const GemmFlags& f, const GemmProblem& p, const GemmHostData& in,
+                           Streams s) {
+  s.err << "clgauge gemm: no OpenCL device found; running the CPU reference path "
+           "(parity check skipped)\n";
+  Measurement m;
+  m.cpu_only = true;
+  for (int r = 0; r < f.warmup + f.runs; ++r) {
+    std::vector<float> out = in.c;
+    const auto t0 = std::chrono::steady_clock::now();
+    gemm_reference_canonical(p, in.a, in.b, out);
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    if (r == 0) {
+      m.first_ms = ms;
+      m.c_out = std::move(out);
+    }
+    if (r >= f.warmup) m.run_ms.push_back(ms);
+  }
+  return m;
+}
+
+Measurement measure_on_device(const GemmFlags& f, const DeviceInfo& info, const GemmConfig& config,
+                              const GemmProblem& p, const GemmHostData& in) {
+  Measurement m;
+  Device dev = Device::open(info);
+  m.device_label = "[" + std::to_string(info.index) + "] " + info.label() + " (" + info.type + ")";
+  m.fingerprint = info.fingerprint;
+  GemmKernel kernel(dev, f.device.cache(), config);
+  m.build_ms = kernel.build_ms();
+  m.cache_hit = kernel.from_cache();
+  auto& q = dev.queue();
+  bc::buffer a(dev.context(), in.a.size() * sizeof(float));
+  bc::buffer b(dev.context(), in.b.size() * sizeof(float));
+  bc::buffer c(dev.context(), in.c.size() * sizeof(float));
+  q.enqueue_write_buffer(a, 0, a.size(), in.a.data());
+  q.enqueue_write_buffer(b, 0, b.size(), in.b.data());
+  m.c_out.resize(in.c.size());
+  for (int r = 0; r < f.warmup + f.runs; ++r) {
+    // Fresh C_in for every launch, so each run computes the same thing.
+    q.enqueue_write_buffer(c, 0, c.size(), in.c.data());
+    const GemmTiming t = kernel.run(p, a, b, c);
+    if (r == 0) {
+      m.first_ms = t.total_ms;
+      q.enqueue_read_buffer(c, 0, c.size(), m.c_out.data());
+    }
+    if (r >= f.warmup) {
+      m.run_ms.push_back(t.total_ms);
+      m.pack_ms.push_back(t.pack_ms);
+      m.kernel_ms.push_back(t.kernel_ms);
+    }
+  }
+  return m;
+}
+
+void print_json(const GemmFlags& f, const GemmProblem& p, const ChosenConfig& chosen,
+                const Measurement& m, const std::optional<ParityReport>& parity,
+                std::uint64_t input_seed, Streams s) {
+  std::vector<double> gflops;
+  for (double ms : m.run_ms) gflops.push_back(p.flops() / (ms * 1e6));
+  const SampleStats g = summarize(gflops);
+  const SampleStats t = summarize(m.run_ms);
+  json j;
+  j["problem"] = problem_json(p);
+  j["config"] = config_json(chosen.config, chosen.source);
+  j["device"] = m.device_label;
+  j["gflops"] = {{"median", g.median}, {"min", g.min}, {"max", g.max}};
+  j["timings"] = {{"build_ms", m.build_ms},
+                  {"build_from_cache", m.cache_hit},
+                  {"first_launch_ms", m.first_ms},
+                  {"warmup", f.warmup},
+                  {"runs_ms", m.run_ms},
+                  {"median_ms", t.median},
+                  {"min_ms", t.min},
+                  {"p10_ms", t.p10},
+                  {"p90_ms", t.p90},
+                  {"mean_ms", t.mean},
+                  {"std_ms", t.stddev},
+                  {"cv", t.cv}};
+  if (!m.pack_ms.empty()) {
+    j["timings"]["pack_median_ms"] = summarize(m.pack_ms).median;
+    j["timings"]["kernel_median_ms"] = summarize(m.kernel_ms).median;
+  }
+  j["parity"] =
+      parity ? json::parse(to_json(*parity)) : json{{"mode", m.cpu_only ? "skipped" : "none"}};
+  j["seed"] = f.seed;
+  j["input_seed"] = hex16(input_seed);
+  j["input_distribution"] = f.distribution;
+  j["env_fingerprint"] = hex16(m.fingerprint);
+  s.out << j.dump(2) << "\n";
+}
+
+void print_text(const GemmFlags& f, const GemmProblem& p, const ChosenConfig& chosen,
+                const Measurement& m, const std::optional<ParityReport>& parity,
+                std::uint64_t input_seed, Streams s) {
+  std::vector<double> gflops;
+  for (double ms : m.run_ms) gflops.push_back(p.flops() / (ms * 1e6));
+  const SampleStats g = summarize(gflops);
+  const SampleStats t = summarize(m.run_ms);
+  s.out << "device       " << m.device_label << "\n"
+        << "config       " << chosen.config.canonical() << "  id " << chosen.config.id() << " ("
+        << chosen.source << ")\n"
+        << "problem      " << p.shape() << " " << to_string(p.layout) << " op "
+        << to_string(p.trans_a) << to_string(p.trans_b) << " alpha " << p.alpha << " beta "
+        << p.beta << " ld " << p.lda << "/" << p.ldb << "/" << p.ldc << "\n"
+        << "inputs       " << f.distribution << ", seed " << f.seed << " -> " << hex16(input_seed)
+        << "\n";
+  if (!m.cpu_only) {
+    s.out << "build        " << m.build_ms << " ms" << (m.cache_hit ? " (from cache)" : "") << "\n";
+  }
+  s.out << "first launch " << m.first_ms << " ms\n"
+        << "runs         " << f.runs << " (+" << f.warmup << " warm-up): median " << t.median
+        << " ms, " << g.median << " GFLOP/s (min " << g.min << ", max " << g.max << ")\n";
+  if (parity) {
+    s.out << "parity       " << parity->mode << " " << (parity->passed() ? "PASS" : "FAIL") << ": "
+          << parity->elements << " elements, " << parity->mismatches << " mismatches, max abs "
+          << parity->max_abs << ", max ulp " << parity->max_ulp;
+    if (parity->first) {
+      s.out << "; first at index " << parity->first->index << " (row " << parity->first->row
+            << ", col " << parity->first->col << "): got " << parity->first->got << ", want "
+            << parity->first->want;
+    }
+    s.out << "\n";
+  } else {
+    s.out << "parity       " << (m.cpu_only ? "skipped (no device)" : "not checked") << "\n";
+  }
+  s.out << "fingerprint  " << hex16(m.fingerprint) << "\n";
+}
+
+void check_flags(const GemmFlags& f) {
+  distribution_from_string(f.distribution);
   if (f.check != "bitwise" && f.check != "tolerance" && f.check != "none") {
     throw bad("--check '" + f.check + "': want bitwise|tolerance|none");
   }
   if (f.runs < 1) throw bad("--runs " + std::to_string(f.runs) + ": must be >= 1");
   if (f.warmup < 0) throw bad("--warmup " + std::to_string(f.warmup) + ": must be >= 0");
   if (!(f.safety > 0)) throw bad("--safety: must be > 0");
+}
 
+int run_gemm(const GemmFlags& f, Streams s) {
+  // Everything the user typed is checked before any device work.
+  const GemmProblem p = problem_from(f);
+  check_flags(f);
   const auto devices = list_devices();
   const bool cpu_only = devices.empty() && f.device.device.empty();
   std::optional<DeviceInfo> info;
@@ -249,126 +392,20 @@ int run_gemm(const GemmFlags& f, Streams s) {
 
   const std::uint64_t input_seed =
       derive_seed(f.seed, "parity", chosen.config.id(), p.shape(), 0, 0);
-  const GemmHostData in = make_gemm_inputs(p, input_seed, dist);
-  std::vector<float> out(in.c.size());
-  std::vector<double> run_ms, pack_ms, kernel_ms;
-  double build_ms = 0, first_ms = 0;
-  bool cache_hit = false;
-  std::string device_label = "CPU reference (no OpenCL device)";
-  std::uint64_t fingerprint = environment_fingerprint(nullptr);
-
-  if (cpu_only) {
-    s.err << "clgauge gemm: no OpenCL device found; running the CPU reference path "
-             "(parity check skipped)\n";
-    for (int r = 0; r < f.warmup + f.runs; ++r) {
-      out = in.c;
-      const auto t0 = std::chrono::steady_clock::now();
-      gemm_reference_canonical(p, in.a, in.b, out);
-      const double ms =
-          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-      if (r == 0) first_ms = ms;
-      if (r >= f.warmup) run_ms.push_back(ms);
-    }
-  } else {
-    Device dev = Device::open(*info);
-    device_label =
-        "[" + std::to_string(info->index) + "] " + info->label() + " (" + info->type + ")";
-    fingerprint = info->fingerprint;
-    GemmKernel kernel(dev, f.device.cache(), chosen.config);
-    build_ms = kernel.build_ms();
-    cache_hit = kernel.from_cache();
-    auto& q = dev.queue();
-    bc::buffer a(dev.context(), in.a.size() * sizeof(float));
-    bc::buffer b(dev.context(), in.b.size() * sizeof(float));
-    bc::buffer c(dev.context(), in.c.size() * sizeof(float));
-    q.enqueue_write_buffer(a, 0, a.size(), in.a.data());
-    q.enqueue_write_buffer(b, 0, b.size(), in.b.data());
-    for (int r = 0; r < f.warmup + f.runs; ++r) {
-      // Fresh C_in for every launch, so each run computes the same thing.
-      q.enqueue_write_buffer(c, 0, c.size(), in.c.data());
-      const GemmTiming t = kernel.run(p, a, b, c);
-      if (r == 0) {
-        first_ms = t.total_ms;
-        q.enqueue_read_buffer(c, 0, c.size(), out.data());
-      }
-      if (r >= f.warmup) {
-        run_ms.push_back(t.total_ms);
-        pack_ms.push_back(t.pack_ms);
-        kernel_ms.push_back(t.kernel_ms);
-      }
-    }
-  }
-
+  const GemmHostData in = make_gemm_inputs(p, input_seed, distribution_from_string(f.distribution));
+  const Measurement m =
+      cpu_only ? measure_on_cpu(f, p, in, s) : measure_on_device(f, *info, chosen.config, p, in);
   std::optional<ParityReport> parity;
-  if (!cpu_only && f.check != "none") parity = check(f.check, p, in, out, f.safety);
-  if (!f.dump.empty()) dump(f.dump, p, chosen.config, in, out, f.seed, input_seed, f.distribution);
-
-  std::vector<double> gflops;
-  for (double ms : run_ms) gflops.push_back(p.flops() / (ms * 1e6));
-  const SampleStats g = summarize(gflops);
-  const SampleStats t = summarize(run_ms);
-  const bool failed = parity && !parity->passed();
-
-  if (f.json) {
-    json j;
-    j["problem"] = problem_json(p);
-    j["config"] = config_json(chosen.config, chosen.source);
-    j["device"] = device_label;
-    j["gflops"] = {{"median", g.median}, {"min", g.min}, {"max", g.max}};
-    j["timings"] = {{"build_ms", build_ms},
-                    {"build_from_cache", cache_hit},
-                    {"first_launch_ms", first_ms},
-                    {"warmup", f.warmup},
-                    {"runs_ms", run_ms},
-                    {"median_ms", t.median},
-                    {"min_ms", t.min},
-                    {"p10_ms", t.p10},
-                    {"p90_ms", t.p90},
-                    {"mean_ms", t.mean},
-                    {"std_ms", t.stddev},
-                    {"cv", t.cv}};
-    if (!pack_ms.empty()) {
-      j["timings"]["pack_median_ms"] = summarize(pack_ms).median;
-      j["timings"]["kernel_median_ms"] = summarize(kernel_ms).median;
-    }
-    j["parity"] =
-        parity ? json::parse(to_json(*parity)) : json{{"mode", cpu_only ? "skipped" : "none"}};
-    j["seed"] = f.seed;
-    j["input_seed"] = hex16(input_seed);
-    j["input_distribution"] = f.distribution;
-    j["env_fingerprint"] = hex16(fingerprint);
-    s.out << j.dump(2) << "\n";
-  } else {
-    s.out << "device       " << device_label << "\n"
-          << "config       " << chosen.config.canonical() << "  id " << chosen.config.id() << " ("
-          << chosen.source << ")\n"
-          << "problem      " << p.shape() << " " << to_string(p.layout) << " op "
-          << to_string(p.trans_a) << to_string(p.trans_b) << " alpha " << p.alpha << " beta "
-          << p.beta << " ld " << p.lda << "/" << p.ldb << "/" << p.ldc << "\n"
-          << "inputs       " << f.distribution << ", seed " << f.seed << " -> " << hex16(input_seed)
-          << "\n";
-    if (!cpu_only) {
-      s.out << "build        " << build_ms << " ms" << (cache_hit ? " (from cache)" : "") << "\n";
-    }
-    s.out << "first launch " << first_ms << " ms\n"
-          << "runs         " << f.runs << " (+" << f.warmup << " warm-up): median " << t.median
-          << " ms, " << g.median << " GFLOP/s (min " << g.min << ", max " << g.max << ")\n";
-    if (parity) {
-      s.out << "parity       " << parity->mode << " " << (parity->passed() ? "PASS" : "FAIL")
-            << ": " << parity->elements << " elements, " << parity->mismatches
-            << " mismatches, max abs " << parity->max_abs << ", max ulp " << parity->max_ulp;
-      if (parity->first) {
-        s.out << "; first at index " << parity->first->index << " (row " << parity->first->row
-              << ", col " << parity->first->col << "): got " << parity->first->got << ", want "
-              << parity->first->want;
-      }
-      s.out << "\n";
-    } else {
-      s.out << "parity       " << (cpu_only ? "skipped (no device)" : "not checked") << "\n";
-    }
-    s.out << "fingerprint  " << hex16(fingerprint) << "\n";
+  if (!cpu_only && f.check != "none") parity = check(f.check, p, in, m.c_out, f.safety);
+  if (!f.dump.empty()) {
+    dump(f.dump, p, chosen.config, in, m.c_out, f.seed, input_seed, f.distribution);
   }
-  return failed ? 1 : 0;
+  if (f.json) {
+    print_json(f, p, chosen, m, parity, input_seed, s);
+  } else {
+    print_text(f, p, chosen, m, parity, input_seed, s);
+  }
+  return parity && !parity->passed() ? 1 : 0;
 }
 
 }  // namespace
