@@ -7,6 +7,7 @@
 
 #include "clgauge/gemm.hpp"
 #include "clgauge/parity.hpp"
+#include "clgauge/space.hpp"
 #include "device_fixture.hpp"
 
 namespace clgauge {
@@ -134,6 +135,56 @@ INSTANTIATE_TEST_SUITE_P(Sweep, GemmParity, ::testing::ValuesIn(parity_configs()
                                info.param.family == "gemm.regtile" ? "regtile_" : "localtile_";
                            return name + info.param.id();
                          });
+
+// Runs a config on every 4th parity problem (all layouts, transposes and alpha/beta
+// cases still appear) and requires the canonical bits.
+void expect_bitwise_on_problems(Device& dev, const GemmConfig& cfg, std::size_t stride) {
+  GemmKernel kernel(dev, test::shared_cache(), cfg);
+  const auto problems = parity_problems();
+  for (std::size_t i = 0; i < problems.size(); i += stride) {
+    const auto p = problems[i].resolved();
+    const auto host = make_gemm_inputs(p, 7000 + i, Distribution::normal, true);
+    bc::buffer a(dev.context(), host.a.size() * sizeof(float));
+    bc::buffer b(dev.context(), host.b.size() * sizeof(float));
+    bc::buffer c(dev.context(), host.c.size() * sizeof(float));
+    dev.queue().enqueue_write_buffer(a, 0, a.size(), host.a.data());
+    dev.queue().enqueue_write_buffer(b, 0, b.size(), host.b.data());
+    dev.queue().enqueue_write_buffer(c, 0, c.size(), host.c.data());
+    kernel.run(p, a, b, c);
+    std::vector<float> got(host.c.size());
+    dev.queue().enqueue_read_buffer(c, 0, c.size(), got.data());
+    std::vector<float> want = host.c;
+    gemm_reference_canonical(p, host.a, host.b, want);
+    const auto report = compare_bitwise(p, got, want);
+    ASSERT_TRUE(report.passed()) << cfg.canonical() << " on " << p.shape() << ": "
+                                 << to_json(report);
+  }
+}
+
+// Every valid config of the shipped basic spaces (what a first tuning run tries) is
+// valid by the family's own rules and gives the canonical bits.
+class GemmBasicSpace : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(GemmBasicSpace, EveryValidConfigIsBitwiseCanonical) {
+  CLGAUGE_REQUIRE_DEVICE();
+  auto& dev = *test::shared_device();
+  auto space = compile_space(find_space_file(GetParam()), DeviceLimits::from_device(dev.info()));
+  const auto candidates = space.candidates();
+  ASSERT_FALSE(candidates.empty());
+  const auto names = space.space().parameter_names();
+  for (const auto& cand : candidates) {
+    GemmConfig cfg{space.space().family, {}};
+    for (std::size_t i = 0; i < names.size(); ++i)
+      cfg.params.emplace_back(names[i], cand.values[i]);
+    ASSERT_EQ(cfg.id(), cand.id);
+    ASSERT_FALSE(gemm_config_invalid_reason(cfg, dev.info())) << cfg.canonical();
+    expect_bitwise_on_problems(dev, cfg, 4);
+    if (HasFatalFailure()) return;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Shipped, GemmBasicSpace,
+                         ::testing::Values("regtile_basic", "localtile_basic"));
 
 TEST(GemmDefault, DefaultConfigIsValidOnTheDevice) {
   CLGAUGE_REQUIRE_DEVICE();
