@@ -1,0 +1,315 @@
+// The OpenCL path: a batch of graphs concatenated into one node and edge range, two
+// launches per layer for the whole batch (kernels_cl/propagate.cl says what each
+// work-item computes). The host builds the in-CSR in canonical (key_rank, u, e) order.
+
+#include <algorithm>
+#include <bit>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include <boost/compute/buffer.hpp>
+#include <boost/compute/exception/opencl_error.hpp>
+#include <boost/compute/kernel.hpp>
+
+#include "clgauge/error.hpp"
+#include "clgauge/kernels.hpp"
+#include "propagate/canonical.hpp"
+#include "propagate/device_batch.hpp"
+
+namespace bc = boost::compute;
+
+namespace clgauge {
+
+using propagate_detail::flush;
+
+namespace propagate_detail {
+namespace {
+
+constexpr int kWorkGroup = 128;
+constexpr int kCounters = 5;  // slots per graph, see propagate.cl
+enum Slot { budget_hits = 0, expanded_edges = 1, next_frontier = 2, propagations = 3, max_bits = 4 };
+
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Nodes of one graph in ascending (key_rank, node): an LSD radix sort on the key_rank
+// bits (sign flipped), stable, so equal ranks keep ascending node order.
+std::vector<std::int32_t> key_rank_order(const std::vector<std::int32_t>& key_rank) {
+  const std::size_t n = key_rank.size();
+  std::vector<std::int32_t> order(n), tmp(n);
+  std::iota(order.begin(), order.end(), 0);
+  auto key = [&](std::int32_t u) {
+    return static_cast<std::uint32_t>(key_rank[static_cast<std::size_t>(u)]) ^ 0x80000000u;
+  };
+  std::uint32_t lo = std::numeric_limits<std::uint32_t>::max(), hi = 0;
+  for (std::size_t u = 0; u < n; ++u) {
+    lo = std::min(lo, key(static_cast<std::int32_t>(u)));
+    hi = std::max(hi, key(static_cast<std::int32_t>(u)));
+  }
+  if (n == 0 || lo == hi) return order;
+  for (int shift = 0; shift < 32; shift += 11) {
+    // Keys between lo and hi share every bit where lo and hi agree: no digit left to sort.
+    if (((lo ^ hi) >> shift) == 0) break;
+    std::vector<std::size_t> count(2049, 0);
+    for (const auto u : order) ++count[((key(u) >> shift) & 2047u) + 1];
+    for (std::size_t i = 1; i < count.size(); ++i) count[i] += count[i - 1];
+    for (const auto u : order) tmp[count[(key(u) >> shift) & 2047u]++] = u;
+    order.swap(tmp);
+  }
+  return order;
+}
+
+}  // namespace
+
+void validate_batch(std::span<const Graph> graphs, std::span<const Seeds> seeds,
+                    const PropagateParams& p) {
+  if (graphs.size() != seeds.size()) {
+    throw Error(ReasonCode::bad_input, "seeds: " + std::to_string(seeds.size()) +
+                                           " seed sets for " + std::to_string(graphs.size()) +
+                                           " graphs");
+  }
+  p.validate();
+  for (std::size_t i = 0; i < graphs.size(); ++i) {
+    try {
+      graphs[i].validate();
+      seeds[i].validate(graphs[i].nodes());
+    } catch (const Error& e) {
+      if (graphs.size() == 1) throw;
+      throw Error(e.code(), "graph " + std::to_string(i) + ": " + e.what());
+    }
+  }
+}
+
+PackedBatch pack_batch(std::span<const Graph> graphs, std::span<const Seeds> seeds,
+                       const PropagateParams& p) {
+  // All input is checked before any device work starts.
+  validate_batch(graphs, seeds, p);
+  std::int64_t total_n = 0, total_e = 0;
+  for (const auto& g : graphs) {
+    total_n += g.nodes();
+    total_e += g.edges();
+  }
+  if (total_n + 1 > std::numeric_limits<std::int32_t>::max() ||
+      total_e > std::numeric_limits<std::int32_t>::max()) {
+    throw Error(ReasonCode::invalid_config,
+                "batch too large for the device path: " + std::to_string(total_n) + " nodes, " +
+                    std::to_string(total_e) + " edges (int32 indices)");
+  }
+  PackedBatch b;
+  b.n = static_cast<std::int32_t>(total_n);
+  b.e = static_cast<std::int32_t>(total_e);
+  const auto n = static_cast<std::size_t>(total_n);
+  const auto e = static_cast<std::size_t>(total_e);
+  b.graph_of.resize(n);
+  b.o_ptr.resize(n + 1);
+  b.o_dst.resize(e);
+  b.t_ptr.assign(n + 1, 0);
+  b.t_src.resize(e);
+  b.t_w.resize(e);
+  b.t_rm.resize(e);
+  b.front0.assign(n, 0);
+  b.c0.assign(n, 0.0f);
+  b.node_offset.resize(graphs.size() + 1, 0);
+  b.frontier0.resize(graphs.size());
+  b.max_c0.resize(graphs.size(), 0.0f);
+
+  std::int32_t no = 0, eo = 0;
+  std::vector<float> c0;
+  for (std::size_t gi = 0; gi < graphs.size(); ++gi) {
+    const Graph& g = graphs[gi];
+    const auto gn = static_cast<std::size_t>(g.nodes());
+    b.node_offset[gi] = no;
+    for (std::size_t u = 0; u < gn; ++u) {
+      b.graph_of[no + u] = static_cast<std::int32_t>(gi);
+      b.o_ptr[no + u] = g.indptr[u] + eo;
+    }
+    for (std::size_t j = 0; j < g.indices.size(); ++j) b.o_dst[eo + j] = g.indices[j] + no;
+    for (const auto v : g.indices) ++b.t_ptr[static_cast<std::size_t>(no + v) + 1];
+
+    const auto distinct = seed_layer(seeds[gi], g.nodes(), c0);
+    b.frontier0[gi] = static_cast<std::int64_t>(distinct.size());
+    for (const auto s : distinct) {
+      const auto ss = static_cast<std::size_t>(s);
+      b.front0[no + ss] = 1;
+      b.c0[no + ss] = c0[ss];
+      b.max_c0[gi] = std::max(b.max_c0[gi], std::fabs(c0[ss]));
+    }
+    no += g.nodes();
+    eo += g.edges();
+  }
+  b.o_ptr[n] = eo;
+  b.node_offset[graphs.size()] = no;
+  for (std::size_t v = 0; v < n; ++v) b.t_ptr[v + 1] += b.t_ptr[v];
+
+  // Scatter each edge into its target's in-list, visiting sources in (key_rank, u) order
+  // and edges in CSR order: every in-list comes out in ascending (key_rank[u], u, e).
+  std::vector<std::int32_t> cursor(b.t_ptr.begin(), b.t_ptr.end() - 1);
+  for (std::size_t gi = 0; gi < graphs.size(); ++gi) {
+    const Graph& g = graphs[gi];
+    const std::int32_t go = b.node_offset[gi];
+    for (const auto u : key_rank_order(g.key_rank)) {
+      const auto uu = static_cast<std::size_t>(u);
+      for (auto j = static_cast<std::size_t>(g.indptr[uu]); j < static_cast<std::size_t>(g.indptr[uu + 1]); ++j) {
+        const auto pos = static_cast<std::size_t>(cursor[static_cast<std::size_t>(go + g.indices[j])]++);
+        b.t_src[pos] = go + u;
+        b.t_w[pos] = flush(g.weights[j]);
+        b.t_rm[pos] = flush(g.rel_mult[j]);
+      }
+    }
+  }
+  return b;
+}
+
+}  // namespace propagate_detail
+
+namespace {
+
+template <class T>
+bc::buffer upload(bc::context& ctx, bc::command_queue& q, const std::vector<T>& v) {
+  // OpenCL has no empty buffers; a one-element buffer stands in for an empty array.
+  bc::buffer buf(ctx, std::max<std::size_t>(v.size(), 1) * sizeof(T), bc::buffer::read_write);
+  if (!v.empty()) q.enqueue_write_buffer(buf, 0, v.size() * sizeof(T), v.data());
+  return buf;
+}
+
+bc::buffer scratch(bc::context& ctx, std::size_t bytes) {
+  return bc::buffer(ctx, std::max<std::size_t>(bytes, 1), bc::buffer::read_write);
+}
+
+}  // namespace
+
+PropagateBatchResult propagate_batch_device(Device& device, const ProgramCache& cache,
+                                            std::span<const Graph> graphs,
+                                            std::span<const Seeds> seeds, const PropagateParams& p,
+                                            DeviceTiming* timing) {
+  using namespace propagate_detail;
+  const auto t0 = std::chrono::steady_clock::now();
+  const PackedBatch b = pack_batch(graphs, seeds, p);
+  DeviceTiming tm;
+  tm.prepare_ms = ms_since(t0);
+
+  const BuiltProgram built =
+      build_program(device, cache, "propagate", kernel_source("propagate"),
+                    "-DPROP_WG=" + std::to_string(kWorkGroup));
+  auto& ctx = device.context();
+  auto& q = device.queue();
+  const std::size_t G = graphs.size();
+  const auto n = static_cast<std::size_t>(b.n);
+  std::vector<PropagateMetrics> m(G);
+  for (std::size_t gi = 0; gi < G; ++gi) m[gi].max_delta_local = b.max_c0[gi];
+  std::vector<std::int64_t> frontier = b.frontier0;
+
+  try {
+    const auto tu = std::chrono::steady_clock::now();
+    bc::buffer graph_of = upload(ctx, q, b.graph_of);
+    bc::buffer o_ptr = upload(ctx, q, b.o_ptr), o_dst = upload(ctx, q, b.o_dst);
+    bc::buffer t_ptr = upload(ctx, q, b.t_ptr), t_src = upload(ctx, q, b.t_src);
+    bc::buffer t_w = upload(ctx, q, b.t_w), t_rm = upload(ctx, q, b.t_rm);
+    bc::buffer front[2] = {upload(ctx, q, b.front0), scratch(ctx, n)};
+    bc::buffer c[2] = {upload(ctx, q, b.c0), scratch(ctx, n * sizeof(float))};
+    bc::buffer acc = upload(ctx, q, b.c0);
+    bc::buffer expanding = scratch(ctx, n), touched = scratch(ctx, n);
+    bc::buffer counters = scratch(ctx, G * kCounters * sizeof(std::int32_t));
+    const std::uint8_t zero8 = 0;
+    const std::int32_t zero32 = 0;
+    if (n > 0) q.enqueue_fill_buffer(touched, &zero8, 1, 0, n);
+    q.finish();
+    tm.upload_ms = ms_since(tu);
+
+    bc::kernel expand(built.program, "prop_expand");
+    bc::kernel pull(built.program, "prop_pull");
+    const std::size_t global = (n + kWorkGroup - 1) / kWorkGroup * kWorkGroup;
+    std::vector<std::int32_t> host_counters(G * kCounters);
+    std::vector<bc::event> events;
+    int cur = 0;
+    for (std::int64_t d = 0; std::any_of(frontier.begin(), frontier.end(), [](auto f) { return f > 0; }); ++d) {
+      for (std::size_t gi = 0; gi < G; ++gi) {
+        if (frontier[gi] == 0) continue;
+        m[gi].pops += frontier[gi];
+        m[gi].iters = d;
+      }
+      const std::int64_t depth = d + 1;
+      const bool radius_capped = depth > p.radius_cap;
+      const bool capped = radius_capped || depth > p.iter_cap_layers;
+      q.enqueue_fill_buffer(counters, &zero32, sizeof zero32, 0, G * kCounters * sizeof(std::int32_t));
+      expand.set_arg(0, b.n);
+      expand.set_arg(1, graph_of);
+      expand.set_arg(2, front[cur]);
+      expand.set_arg(3, acc);
+      expand.set_arg(4, o_ptr);
+      expand.set_arg(5, o_dst);
+      expand.set_arg(6, expanding);
+      expand.set_arg(7, touched);
+      expand.set_arg(8, p.node_budget);
+      expand.set_arg(9, static_cast<std::int32_t>(capped ? 0 : 1));
+      expand.set_arg(10, counters);
+      events.push_back(q.enqueue_1d_range_kernel(expand, 0, global, kWorkGroup));
+      ++tm.launches;
+      if (!capped) {
+        pull.set_arg(0, b.n);
+        pull.set_arg(1, graph_of);
+        pull.set_arg(2, t_ptr);
+        pull.set_arg(3, t_src);
+        pull.set_arg(4, t_w);
+        pull.set_arg(5, t_rm);
+        pull.set_arg(6, expanding);
+        pull.set_arg(7, c[cur]);
+        pull.set_arg(8, touched);
+        pull.set_arg(9, c[1 - cur]);
+        pull.set_arg(10, front[1 - cur]);
+        pull.set_arg(11, acc);
+        pull.set_arg(12, decay_value(p, depth));
+        pull.set_arg(13, p.eps);
+        pull.set_arg(14, counters);
+        events.push_back(q.enqueue_1d_range_kernel(pull, 0, global, kWorkGroup));
+        ++tm.launches;
+      }
+      q.enqueue_read_buffer(counters, 0, host_counters.size() * sizeof(std::int32_t),
+                            host_counters.data());
+      for (std::size_t gi = 0; gi < G; ++gi) {
+        const std::int32_t* k = &host_counters[gi * kCounters];
+        m[gi].node_budget_hits += k[budget_hits];
+        if (capped) {
+          (radius_capped ? m[gi].radius_cap_hits : m[gi].layer_cap_hits) += k[expanded_edges];
+          frontier[gi] = 0;
+        } else {
+          m[gi].propagations += k[propagations];
+          m[gi].max_delta_local =
+              std::max(m[gi].max_delta_local, std::bit_cast<float>(k[max_bits]));
+          frontier[gi] = k[next_frontier];
+        }
+      }
+      cur = 1 - cur;
+      ++tm.layers;
+    }
+    std::vector<float> acc_host(n);
+    if (n > 0) q.enqueue_read_buffer(acc, 0, n * sizeof(float), acc_host.data());
+    for (const auto& ev : events) tm.kernel_ms += event_ms(ev);
+
+    PropagateBatchResult out;
+    for (std::size_t gi = 0; gi < G; ++gi) {
+      std::vector<float> part(acc_host.begin() + b.node_offset[gi], acc_host.begin() + b.node_offset[gi + 1]);
+      out.results.push_back(collect_output(part, p.eps, m[gi]));
+    }
+    out.totals = batch_totals(out.results);
+    tm.total_ms = ms_since(t0);
+    if (timing) *timing = tm;
+    return out;
+  } catch (const bc::opencl_error& e) {
+    throw Error(ReasonCode::launch_failed,
+                std::string("propagate: OpenCL error ") + e.error_string() + " (" +
+                    std::to_string(e.error_code()) + ")");
+  }
+}
+
+PropagateResult propagate_device(Device& device, const ProgramCache& cache, const Graph& g,
+                                 const Seeds& s, const PropagateParams& p) {
+  auto batch = propagate_batch_device(device, cache, std::span<const Graph>(&g, 1),
+                                      std::span<const Seeds>(&s, 1), p);
+  return std::move(batch.results.front());
+}
+
+}  // namespace clgauge
