@@ -29,6 +29,7 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     commands.emplace_back(app.get_subcommands({}).back(), std::move(r));
   };
   add(&add_devices_command);
+  add(&add_propagate_command);
 
 
   try {

@@ -21,6 +21,7 @@ struct Streams {
 using Runner = std::function<int(Streams)>;
 
 Runner add_devices_command(CLI::App& app);
+Runner add_propagate_command(CLI::App& app);
 
 
 // Runs the command line; never throws.
