@@ -119,5 +119,30 @@ TEST(PropagateParity, BatchesMatchBitForBit) {
   EXPECT_GE(seen.iters, 3);
 }
 
+TEST(PropagateParity, LargerGraphsSpanManyWorkGroups) {
+  auto& dev = shared_device();
+  if (!dev) GTEST_SKIP() << "no OpenCL device";
+  std::vector<Graph> graphs{generate_rmat(20000, 120000, 5), generate_uniform(3000, 9000, 6),
+                            generate_rmat(7, 30, 7), generate_rmat(5000, 40000, 8, {0.4, 0.3, 0.2})};
+  std::vector<Seeds> seeds;
+  for (std::size_t i = 0; i < graphs.size(); ++i) {
+    seeds.push_back(random_seeds(xxh3_64("large/" + std::to_string(i)), graphs[i].nodes()));
+  }
+  PropagateParams p;
+  p.rate = 0.9f;
+  p.radius_cap = 6;
+  p.iter_cap_layers = 5;
+  p.node_budget = 2.0f;
+  const auto want = propagate_batch_cpu(graphs, seeds, p);
+  const auto got = propagate_batch_device(*dev, test_cache(), graphs, seeds, p);
+  const auto diff = first_difference(want, got);
+  ASSERT_FALSE(diff.has_value()) << diff->describe();
+  EXPECT_GT(want.totals.propagations, 50000);
+  // One graph at a time gives the same bits as the batch.
+  for (std::size_t i = 0; i < graphs.size(); ++i) {
+    EXPECT_EQ(propagate_device(*dev, test_cache(), graphs[i], seeds[i], p), want.results[i]);
+  }
+}
+
 }  // namespace
 }  // namespace clgauge
