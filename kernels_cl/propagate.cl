@@ -2,8 +2,10 @@
 // (DESIGN.md, "Layered propagation"; host/propagate/cpu_layered.cpp).
 //
 // Parameters (-D, with defaults):
-//   PROP_WG  work-group size of every kernel here (default 128); the host launches
-//            with exactly this local size (local scratch arrays are sized by it).
+//   PROP_WG     work-group size of every kernel here (default 128); the host launches
+//               with exactly this local size (local scratch arrays are sized by it).
+//   PROP_CHUNK  nodes per work-item (default 8), strided by PROP_WG so neighbouring
+//               items read neighbouring nodes; a group covers PROP_WG * PROP_CHUNK nodes.
 //
 // Data layout: a batch of graphs is concatenated into one node range [0, n) and one
 // edge range; graph_of[u] names the graph of node u (nodes of a graph are contiguous).
@@ -16,21 +18,22 @@
 // and rel_mult, already flushed (|x| < FLT_MIN -> +0.0f) on the host, as the reference
 // reads them.
 //
-// One layer d is two launches, one work-item per node:
-//   prop_expand (item u): if u is in the frontier F_d, either counts a node-budget hit
+// One layer d is two launches over all nodes (PROP_CHUNK nodes per work-item; what
+// follows is per node):
+//   prop_expand (node u): if u is in the frontier F_d, either counts a node-budget hit
 //     (|acc[u]| >= node_budget) or marks u expanding, adds its out-degree to the graph's
 //     "expanded edges" and, when contributions are allowed at depth d+1 (`mark`), sets
 //     touched[v] = 1 for each out-neighbour v (every writer stores the same value).
-//   prop_pull (item v): if touched[v], walks v's in-edges in canonical order and, for
+//   prop_pull (node v): if touched[v], walks v's in-edges in canonical order and, for
 //     each expanding source u,
 //         t = flush(flush(flush(c_cur[u] * w) * rel_mult) * decay)      (3 multiplies)
 //     drops t if |t| < eps, else sum = flush(sum + t) starting from 0.0f. If anything
 //     arrived: c_next[v] = sum, acc[v] = flush(acc[v] + sum) (once), v joins F_{d+1}.
 //     Each item's sum is sequential in that fixed order, so the bits do not depend on
 //     scheduling; no atomics touch floats.
-// Per-graph counters (int, summed by the host into 64-bit metrics per layer) are reduced
-// in local memory per contiguous run of one graph's nodes in the work-group, then added
-// with one atomic per run. max_delta_local travels as the int bits of |t| (non-negative
+// Per-graph counters (int, summed by the host into 64-bit metrics per layer) are summed
+// per item while its nodes stay in one graph, then reduced in local memory per run of
+// equal graph ids in the work-group and added with one atomic per run and counter. max_delta_local travels as the int bits of |t| (non-negative
 // floats order like their bit patterns), combined with atomic_max.
 //
 // No fma, no pow, no relaxed math: the decay value of each layer comes from the host
@@ -40,6 +43,9 @@
 
 #ifndef PROP_WG
 #define PROP_WG 128
+#endif
+#ifndef PROP_CHUNK
+#define PROP_CHUNK 8
 #endif
 
 // Counter slots per graph.
@@ -52,9 +58,25 @@
 
 inline float flush(float x) { return fabs(x) < FLT_MIN ? 0.0f : x; }
 
-// Reduces (a, b, c) over each run of equal graph ids g in the work-group (g < 0: no
-// node) and adds them to counters[g * C_COUNT + slot_*]; c is combined with max when
-// c_is_max. Every item of the group must call it.
+// Adds one item's sums for graph g (g < 0: nothing) straight to the global counters.
+inline void add_counters(__global int* counters, int g, int a, int b, int c, int slot_a,
+                         int slot_b, int slot_c, int c_is_max) {
+  if (g < 0) return;
+  __global int* cg = counters + g * C_COUNT;
+  if (a != 0) atomic_add(cg + slot_a, a);
+  if (b != 0) atomic_add(cg + slot_b, b);
+  if (c != 0) {
+    if (c_is_max) {
+      atomic_max(cg + slot_c, c);
+    } else {
+      atomic_add(cg + slot_c, c);
+    }
+  }
+}
+
+// Reduces the items' final (a, b, c) over each run of equal graph ids g in the
+// work-group and adds each run's sums with one atomic per counter. Every item of the
+// group must call it. Runs of one graph may repeat (sums commute: still exact).
 inline void commit_counters(__local int* lg, __local int* la, __local int* lb, __local int* lc,
                             int g, int a, int b, int c, int slot_a, int slot_b, int slot_c,
                             int c_is_max, __global int* counters) {
@@ -71,18 +93,13 @@ inline void commit_counters(__local int* lg, __local int* la, __local int* lb, _
       sb += lb[j];
       sc = c_is_max ? max(sc, lc[j]) : sc + lc[j];
     }
-    __global int* cg = counters + g * C_COUNT;
-    if (sa != 0) atomic_add(cg + slot_a, sa);
-    if (sb != 0) atomic_add(cg + slot_b, sb);
-    if (sc != 0) {
-      if (c_is_max) {
-        atomic_max(cg + slot_c, sc);
-      } else {
-        atomic_add(cg + slot_c, sc);
-      }
-    }
+    add_counters(counters, g, sa, sb, sc, slot_a, slot_b, slot_c, c_is_max);
   }
 }
+
+// Item lid of group grp visits nodes grp * PROP_WG * PROP_CHUNK + k * PROP_WG + lid for
+// k = 0 .. PROP_CHUNK-1 (ascending, so graph ids never decrease along an item's walk).
+#define NODE_BASE() ((int)get_group_id(0) * PROP_WG * PROP_CHUNK + (int)get_local_id(0))
 
 __kernel __attribute__((reqd_work_group_size(PROP_WG, 1, 1))) void prop_expand(
     const int n, __global const int* graph_of, __global const uchar* front,
@@ -90,18 +107,26 @@ __kernel __attribute__((reqd_work_group_size(PROP_WG, 1, 1))) void prop_expand(
     __global uchar* expanding, __global uchar* touched, const float node_budget, const int mark,
     __global int* counters) {
   __local int lg[PROP_WG], la[PROP_WG], lb[PROP_WG], lc[PROP_WG];
-  const int u = (int)get_global_id(0);
-  int g = -1, hit = 0, degree = 0;
-  if (u < n) {
-    g = graph_of[u];
+  int cur_g = -1, hits = 0, degrees = 0;
+  const int base = NODE_BASE();
+  for (int k = 0; k < PROP_CHUNK; ++k) {
+    const int u = base + k * PROP_WG;
+    if (u >= n) break;
     uchar ex = 0;
     if (front[u]) {
+      const int g = graph_of[u];
+      if (g != cur_g) {
+        add_counters(counters, cur_g, hits, degrees, 0, C_BUDGET_HITS, C_EXPANDED_EDGES,
+                     C_EXPANDED_EDGES, 0);
+        cur_g = g;
+        hits = degrees = 0;
+      }
       if (fabs(acc[u]) >= node_budget) {
-        hit = 1;
+        ++hits;
       } else {
         ex = 1;
         const int b = o_ptr[u], e = o_ptr[u + 1];
-        degree = e - b;
+        degrees += e - b;
         if (mark) {
           for (int j = b; j < e; ++j) touched[o_dst[j]] = 1;
         }
@@ -109,7 +134,7 @@ __kernel __attribute__((reqd_work_group_size(PROP_WG, 1, 1))) void prop_expand(
     }
     expanding[u] = ex;
   }
-  commit_counters(lg, la, lb, lc, g, hit, degree, 0, C_BUDGET_HITS, C_EXPANDED_EDGES,
+  commit_counters(lg, la, lb, lc, cur_g, hits, degrees, 0, C_BUDGET_HITS, C_EXPANDED_EDGES,
                   C_EXPANDED_EDGES, 0, counters);
 }
 
@@ -120,12 +145,21 @@ __kernel __attribute__((reqd_work_group_size(PROP_WG, 1, 1))) void prop_pull(
     __global float* c_next, __global uchar* front_next, __global float* acc, const float decay,
     const float eps, __global int* counters) {
   __local int lg[PROP_WG], la[PROP_WG], lb[PROP_WG], lc[PROP_WG];
-  const int v = (int)get_global_id(0);
-  int g = -1, got = 0, props = 0, max_bits = 0;
-  if (v < n) {
-    g = graph_of[v];
+  int cur_g = -1, reached = 0, props = 0, max_bits = 0;
+  const int base = NODE_BASE();
+  for (int k = 0; k < PROP_CHUNK; ++k) {
+    const int v = base + k * PROP_WG;
+    if (v >= n) break;
+    int got = 0;
     if (touched[v]) {
       touched[v] = 0;
+      const int g = graph_of[v];
+      if (g != cur_g) {
+        add_counters(counters, cur_g, reached, props, max_bits, C_NEXT_FRONTIER, C_PROPAGATIONS,
+                     C_MAX_BITS, 1);
+        cur_g = g;
+        reached = props = max_bits = 0;
+      }
       float sum = 0.0f;
       const int e = t_ptr[v + 1];
       for (int j = t_ptr[v]; j < e; ++j) {
@@ -142,12 +176,13 @@ __kernel __attribute__((reqd_work_group_size(PROP_WG, 1, 1))) void prop_pull(
         sum = flush(sum + t);
       }
       if (got) {
+        ++reached;
         c_next[v] = sum;
         acc[v] = flush(acc[v] + sum);
       }
     }
     front_next[v] = (uchar)got;
   }
-  commit_counters(lg, la, lb, lc, g, got, props, max_bits, C_NEXT_FRONTIER, C_PROPAGATIONS,
-                  C_MAX_BITS, 1, counters);
+  commit_counters(lg, la, lb, lc, cur_g, reached, props, max_bits, C_NEXT_FRONTIER,
+                  C_PROPAGATIONS, C_MAX_BITS, 1, counters);
 }

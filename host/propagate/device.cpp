@@ -24,10 +24,13 @@ namespace clgauge {
 
 using propagate_detail::flush;
 
+using namespace propagate_detail;
+
 namespace propagate_detail {
 namespace {
 
 constexpr int kWorkGroup = 128;
+constexpr int kChunk = 8;  // nodes per work-item
 constexpr int kCounters = 5;  // slots per graph, see propagate.cl
 enum Slot { budget_hits = 0, expanded_edges = 1, next_frontier = 2, propagations = 3, max_bits = 4 };
 
@@ -35,28 +38,35 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// Nodes of one graph in ascending (key_rank, node): an LSD radix sort on the key_rank
-// bits (sign flipped), stable, so equal ranks keep ascending node order.
+// Nodes of one graph in ascending (key_rank, node). Small graphs sort packed 64-bit
+// keys; large ones use a stable LSD radix sort on the key_rank bits (sign flipped), so
+// equal ranks keep ascending node order.
 std::vector<std::int32_t> key_rank_order(const std::vector<std::int32_t>& key_rank) {
   const std::size_t n = key_rank.size();
-  std::vector<std::int32_t> order(n), tmp(n);
+  auto key = [&](std::size_t u) { return static_cast<std::uint32_t>(key_rank[u]) ^ 0x80000000u; };
+  std::vector<std::int32_t> order(n);
+  if (n < (1u << 16)) {
+    std::vector<std::uint64_t> packed(n);
+    for (std::size_t u = 0; u < n; ++u) packed[u] = (std::uint64_t{key(u)} << 32) | u;
+    std::sort(packed.begin(), packed.end());
+    for (std::size_t i = 0; i < n; ++i) order[i] = static_cast<std::int32_t>(packed[i] & 0xffffffffu);
+    return order;
+  }
+  std::vector<std::int32_t> tmp(n);
   std::iota(order.begin(), order.end(), 0);
-  auto key = [&](std::int32_t u) {
-    return static_cast<std::uint32_t>(key_rank[static_cast<std::size_t>(u)]) ^ 0x80000000u;
-  };
   std::uint32_t lo = std::numeric_limits<std::uint32_t>::max(), hi = 0;
   for (std::size_t u = 0; u < n; ++u) {
-    lo = std::min(lo, key(static_cast<std::int32_t>(u)));
-    hi = std::max(hi, key(static_cast<std::int32_t>(u)));
+    lo = std::min(lo, key(u));
+    hi = std::max(hi, key(u));
   }
-  if (n == 0 || lo == hi) return order;
+  std::vector<std::size_t> count(2049);
   for (int shift = 0; shift < 32; shift += 11) {
     // Keys between lo and hi share every bit where lo and hi agree: no digit left to sort.
     if (((lo ^ hi) >> shift) == 0) break;
-    std::vector<std::size_t> count(2049, 0);
-    for (const auto u : order) ++count[((key(u) >> shift) & 2047u) + 1];
+    std::fill(count.begin(), count.end(), 0);
+    for (const auto u : order) ++count[((key(static_cast<std::size_t>(u)) >> shift) & 2047u) + 1];
     for (std::size_t i = 1; i < count.size(); ++i) count[i] += count[i - 1];
-    for (const auto u : order) tmp[count[(key(u) >> shift) & 2047u]++] = u;
+    for (const auto u : order) tmp[count[(key(static_cast<std::size_t>(u)) >> shift) & 2047u]++] = u;
     order.swap(tmp);
   }
   return order;
@@ -83,10 +93,7 @@ void validate_batch(std::span<const Graph> graphs, std::span<const Seeds> seeds,
   }
 }
 
-PackedBatch pack_batch(std::span<const Graph> graphs, std::span<const Seeds> seeds,
-                       const PropagateParams& p) {
-  // All input is checked before any device work starts.
-  validate_batch(graphs, seeds, p);
+PackedGraphs pack_graphs(std::span<const Graph> graphs) {
   std::int64_t total_n = 0, total_e = 0;
   for (const auto& g : graphs) {
     total_n += g.nodes();
@@ -98,7 +105,7 @@ PackedBatch pack_batch(std::span<const Graph> graphs, std::span<const Seeds> see
                 "batch too large for the device path: " + std::to_string(total_n) + " nodes, " +
                     std::to_string(total_e) + " edges (int32 indices)");
   }
-  PackedBatch b;
+  PackedGraphs b;
   b.n = static_cast<std::int32_t>(total_n);
   b.e = static_cast<std::int32_t>(total_e);
   const auto n = static_cast<std::size_t>(total_n);
@@ -110,14 +117,9 @@ PackedBatch pack_batch(std::span<const Graph> graphs, std::span<const Seeds> see
   b.t_src.resize(e);
   b.t_w.resize(e);
   b.t_rm.resize(e);
-  b.front0.assign(n, 0);
-  b.c0.assign(n, 0.0f);
   b.node_offset.resize(graphs.size() + 1, 0);
-  b.frontier0.resize(graphs.size());
-  b.max_c0.resize(graphs.size(), 0.0f);
 
   std::int32_t no = 0, eo = 0;
-  std::vector<float> c0;
   for (std::size_t gi = 0; gi < graphs.size(); ++gi) {
     const Graph& g = graphs[gi];
     const auto gn = static_cast<std::size_t>(g.nodes());
@@ -128,15 +130,6 @@ PackedBatch pack_batch(std::span<const Graph> graphs, std::span<const Seeds> see
     }
     for (std::size_t j = 0; j < g.indices.size(); ++j) b.o_dst[eo + j] = g.indices[j] + no;
     for (const auto v : g.indices) ++b.t_ptr[static_cast<std::size_t>(no + v) + 1];
-
-    const auto distinct = seed_layer(seeds[gi], g.nodes(), c0);
-    b.frontier0[gi] = static_cast<std::int64_t>(distinct.size());
-    for (const auto s : distinct) {
-      const auto ss = static_cast<std::size_t>(s);
-      b.front0[no + ss] = 1;
-      b.c0[no + ss] = c0[ss];
-      b.max_c0[gi] = std::max(b.max_c0[gi], std::fabs(c0[ss]));
-    }
     no += g.nodes();
     eo += g.edges();
   }
@@ -163,6 +156,28 @@ PackedBatch pack_batch(std::span<const Graph> graphs, std::span<const Seeds> see
   return b;
 }
 
+PackedSeeds pack_seeds(const PackedGraphs& b, std::span<const Seeds> seeds) {
+  PackedSeeds s;
+  const auto n = static_cast<std::size_t>(b.n);
+  s.front0.assign(n, 0);
+  s.c0.assign(n, 0.0f);
+  s.frontier0.resize(seeds.size());
+  s.max_c0.resize(seeds.size(), 0.0f);
+  std::vector<float> c0;
+  for (std::size_t gi = 0; gi < seeds.size(); ++gi) {
+    const auto no = static_cast<std::size_t>(b.node_offset[gi]);
+    const auto distinct = seed_layer(seeds[gi], b.node_offset[gi + 1] - b.node_offset[gi], c0);
+    s.frontier0[gi] = static_cast<std::int64_t>(distinct.size());
+    for (const auto v : distinct) {
+      const auto vv = static_cast<std::size_t>(v);
+      s.front0[no + vv] = 1;
+      s.c0[no + vv] = c0[vv];
+      s.max_c0[gi] = std::max(s.max_c0[gi], std::fabs(c0[vv]));
+    }
+  }
+  return s;
+}
+
 }  // namespace propagate_detail
 
 namespace {
@@ -181,36 +196,107 @@ bc::buffer scratch(bc::context& ctx, std::size_t bytes) {
 
 }  // namespace
 
-PropagateBatchResult propagate_batch_device(Device& device, const ProgramCache& cache,
-                                            std::span<const Graph> graphs,
-                                            std::span<const Seeds> seeds, const PropagateParams& p,
-                                            DeviceTiming* timing) {
-  using namespace propagate_detail;
-  const auto t0 = std::chrono::steady_clock::now();
-  const PackedBatch b = pack_batch(graphs, seeds, p);
-  DeviceTiming tm;
-  tm.prepare_ms = ms_since(t0);
+struct PropagateDeviceBatch::State {
+  Device* device;
+  boost::compute::program program;
+  double build_ms = 0;
+  PackedGraphs packed;  // topology only; kept for node offsets and counts
+  bc::buffer graph_of, o_ptr, o_dst, t_ptr, t_src, t_w, t_rm;
+  double prepare_ms = 0, upload_ms = 0;
+};
 
+PropagateDeviceBatch::PropagateDeviceBatch(Device& device, const ProgramCache& cache,
+                                           std::span<const Graph> graphs, bool validated) {
+  if (!validated) {
+    for (std::size_t i = 0; i < graphs.size(); ++i) {
+      try {
+        graphs[i].validate();
+      } catch (const Error& e) {
+        if (graphs.size() == 1) throw;
+        throw Error(e.code(), "graph " + std::to_string(i) + ": " + e.what());
+      }
+    }
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  auto st = std::make_shared<State>();
+  st->device = &device;
+  st->packed = pack_graphs(graphs);
+  st->prepare_ms = ms_since(t0);
   const BuiltProgram built =
       build_program(device, cache, "propagate", kernel_source("propagate"),
-                    "-DPROP_WG=" + std::to_string(kWorkGroup));
-  auto& ctx = device.context();
-  auto& q = device.queue();
-  const std::size_t G = graphs.size();
+                    "-DPROP_WG=" + std::to_string(kWorkGroup) +
+                        " -DPROP_CHUNK=" + std::to_string(kChunk));
+  st->program = built.program;
+  st->build_ms = built.build_ms;
+  const auto tu = std::chrono::steady_clock::now();
+  try {
+    auto& ctx = device.context();
+    auto& q = device.queue();
+    auto& b = st->packed;
+    st->graph_of = upload(ctx, q, b.graph_of);
+    st->o_ptr = upload(ctx, q, b.o_ptr);
+    st->o_dst = upload(ctx, q, b.o_dst);
+    st->t_ptr = upload(ctx, q, b.t_ptr);
+    st->t_src = upload(ctx, q, b.t_src);
+    st->t_w = upload(ctx, q, b.t_w);
+    st->t_rm = upload(ctx, q, b.t_rm);
+    q.finish();
+    // Only offsets are needed from here on: give the edge arrays back.
+    b.o_ptr = {};
+    b.o_dst = {};
+    b.t_ptr = {};
+    b.t_src = {};
+    b.t_w = {};
+    b.t_rm = {};
+    b.graph_of = {};
+  } catch (const bc::opencl_error& e) {
+    throw Error(ReasonCode::launch_failed,
+                std::string("propagate: OpenCL error while uploading: ") + e.error_string());
+  }
+  st->upload_ms = ms_since(tu);
+  state_ = std::move(st);
+}
+
+PropagateDeviceBatch::PropagateDeviceBatch(Device& device, const ProgramCache& cache,
+                                           std::span<const Graph> graphs)
+    : PropagateDeviceBatch(device, cache, graphs, false) {}
+
+std::size_t PropagateDeviceBatch::graphs() const { return state_->packed.node_offset.size() - 1; }
+
+PropagateBatchResult PropagateDeviceBatch::run(std::span<const Seeds> seeds,
+                                               const PropagateParams& p, DeviceTiming* timing) {
+  const auto t0 = std::chrono::steady_clock::now();
+  State& st = *state_;
+  const PackedGraphs& b = st.packed;
+  const std::size_t G = graphs();
+  if (seeds.size() != G) {
+    throw Error(ReasonCode::bad_input, "seeds: " + std::to_string(seeds.size()) +
+                                           " seed sets for " + std::to_string(G) + " graphs");
+  }
+  p.validate();
+  for (std::size_t i = 0; i < G; ++i) {
+    try {
+      seeds[i].validate(b.node_offset[i + 1] - b.node_offset[i]);
+    } catch (const Error& e) {
+      if (G == 1) throw;
+      throw Error(e.code(), "graph " + std::to_string(i) + ": " + e.what());
+    }
+  }
+  const PackedSeeds s = pack_seeds(b, seeds);
+  DeviceTiming tm;
+  tm.prepare_ms = ms_since(t0);
+  auto& ctx = st.device->context();
+  auto& q = st.device->queue();
   const auto n = static_cast<std::size_t>(b.n);
   std::vector<PropagateMetrics> m(G);
-  for (std::size_t gi = 0; gi < G; ++gi) m[gi].max_delta_local = b.max_c0[gi];
-  std::vector<std::int64_t> frontier = b.frontier0;
+  for (std::size_t gi = 0; gi < G; ++gi) m[gi].max_delta_local = s.max_c0[gi];
+  std::vector<std::int64_t> frontier = s.frontier0;
 
   try {
     const auto tu = std::chrono::steady_clock::now();
-    bc::buffer graph_of = upload(ctx, q, b.graph_of);
-    bc::buffer o_ptr = upload(ctx, q, b.o_ptr), o_dst = upload(ctx, q, b.o_dst);
-    bc::buffer t_ptr = upload(ctx, q, b.t_ptr), t_src = upload(ctx, q, b.t_src);
-    bc::buffer t_w = upload(ctx, q, b.t_w), t_rm = upload(ctx, q, b.t_rm);
-    bc::buffer front[2] = {upload(ctx, q, b.front0), scratch(ctx, n)};
-    bc::buffer c[2] = {upload(ctx, q, b.c0), scratch(ctx, n * sizeof(float))};
-    bc::buffer acc = upload(ctx, q, b.c0);
+    bc::buffer front[2] = {upload(ctx, q, s.front0), scratch(ctx, n)};
+    bc::buffer c[2] = {upload(ctx, q, s.c0), scratch(ctx, n * sizeof(float))};
+    bc::buffer acc = upload(ctx, q, s.c0);
     bc::buffer expanding = scratch(ctx, n), touched = scratch(ctx, n);
     bc::buffer counters = scratch(ctx, G * kCounters * sizeof(std::int32_t));
     const std::uint8_t zero8 = 0;
@@ -219,12 +305,33 @@ PropagateBatchResult propagate_batch_device(Device& device, const ProgramCache& 
     q.finish();
     tm.upload_ms = ms_since(tu);
 
-    bc::kernel expand(built.program, "prop_expand");
-    bc::kernel pull(built.program, "prop_pull");
-    const std::size_t global = (n + kWorkGroup - 1) / kWorkGroup * kWorkGroup;
+    bc::kernel expand(st.program, "prop_expand");
+    bc::kernel pull(st.program, "prop_pull");
+    constexpr std::size_t kPerGroup = kWorkGroup * kChunk;
+    const std::size_t global = (n + kPerGroup - 1) / kPerGroup * kWorkGroup;
     std::vector<std::int32_t> host_counters(G * kCounters);
     std::vector<bc::event> events;
     int cur = 0;
+    expand.set_arg(0, b.n);
+    expand.set_arg(1, st.graph_of);
+    expand.set_arg(3, acc);
+    expand.set_arg(4, st.o_ptr);
+    expand.set_arg(5, st.o_dst);
+    expand.set_arg(6, expanding);
+    expand.set_arg(7, touched);
+    expand.set_arg(8, p.node_budget);
+    expand.set_arg(10, counters);
+    pull.set_arg(0, b.n);
+    pull.set_arg(1, st.graph_of);
+    pull.set_arg(2, st.t_ptr);
+    pull.set_arg(3, st.t_src);
+    pull.set_arg(4, st.t_w);
+    pull.set_arg(5, st.t_rm);
+    pull.set_arg(6, expanding);
+    pull.set_arg(8, touched);
+    pull.set_arg(11, acc);
+    pull.set_arg(13, p.eps);
+    pull.set_arg(14, counters);
     for (std::int64_t d = 0; std::any_of(frontier.begin(), frontier.end(), [](auto f) { return f > 0; }); ++d) {
       for (std::size_t gi = 0; gi < G; ++gi) {
         if (frontier[gi] == 0) continue;
@@ -235,35 +342,15 @@ PropagateBatchResult propagate_batch_device(Device& device, const ProgramCache& 
       const bool radius_capped = depth > p.radius_cap;
       const bool capped = radius_capped || depth > p.iter_cap_layers;
       q.enqueue_fill_buffer(counters, &zero32, sizeof zero32, 0, G * kCounters * sizeof(std::int32_t));
-      expand.set_arg(0, b.n);
-      expand.set_arg(1, graph_of);
       expand.set_arg(2, front[cur]);
-      expand.set_arg(3, acc);
-      expand.set_arg(4, o_ptr);
-      expand.set_arg(5, o_dst);
-      expand.set_arg(6, expanding);
-      expand.set_arg(7, touched);
-      expand.set_arg(8, p.node_budget);
       expand.set_arg(9, static_cast<std::int32_t>(capped ? 0 : 1));
-      expand.set_arg(10, counters);
       events.push_back(q.enqueue_1d_range_kernel(expand, 0, global, kWorkGroup));
       ++tm.launches;
       if (!capped) {
-        pull.set_arg(0, b.n);
-        pull.set_arg(1, graph_of);
-        pull.set_arg(2, t_ptr);
-        pull.set_arg(3, t_src);
-        pull.set_arg(4, t_w);
-        pull.set_arg(5, t_rm);
-        pull.set_arg(6, expanding);
         pull.set_arg(7, c[cur]);
-        pull.set_arg(8, touched);
         pull.set_arg(9, c[1 - cur]);
         pull.set_arg(10, front[1 - cur]);
-        pull.set_arg(11, acc);
         pull.set_arg(12, decay_value(p, depth));
-        pull.set_arg(13, p.eps);
-        pull.set_arg(14, counters);
         events.push_back(q.enqueue_1d_range_kernel(pull, 0, global, kWorkGroup));
         ++tm.launches;
       }
@@ -303,6 +390,24 @@ PropagateBatchResult propagate_batch_device(Device& device, const ProgramCache& 
                 std::string("propagate: OpenCL error ") + e.error_string() + " (" +
                     std::to_string(e.error_code()) + ")");
   }
+}
+
+PropagateBatchResult propagate_batch_device(Device& device, const ProgramCache& cache,
+                                            std::span<const Graph> graphs,
+                                            std::span<const Seeds> seeds, const PropagateParams& p,
+                                            DeviceTiming* timing) {
+  const auto t0 = std::chrono::steady_clock::now();
+  // All input is checked before any device work starts.
+  propagate_detail::validate_batch(graphs, seeds, p);
+  PropagateDeviceBatch batch(device, cache, graphs, true);
+  auto out = batch.run(seeds, p, timing);
+  if (timing) {
+    timing->prepare_ms += batch.state_->prepare_ms;
+    timing->upload_ms += batch.state_->upload_ms;
+    timing->build_ms = batch.state_->build_ms;
+    timing->total_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  }
+  return out;
 }
 
 PropagateResult propagate_device(Device& device, const ProgramCache& cache, const Graph& g,

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -111,6 +112,7 @@ PropagateBatchResult propagate_batch_cpu(std::span<const Graph> graphs, std::spa
 // Device time of the last call is reported through `timing` when given.
 struct DeviceTiming {
   double prepare_ms = 0;  // host: validation, transposition, concatenation
+  double build_ms = 0;    // obtaining the program (cache hit or compile)
   double upload_ms = 0;   // host wall time of the uploads
   double kernel_ms = 0;   // sum of kernel profiling times
   double total_ms = 0;    // host wall time of the whole call
@@ -121,6 +123,28 @@ PropagateBatchResult propagate_batch_device(Device& device, const ProgramCache& 
                                             std::span<const Graph> graphs,
                                             std::span<const Seeds> seeds, const PropagateParams& p,
                                             DeviceTiming* timing = nullptr);
+
+// A batch of graphs validated, packed (canonical in-CSR built) and uploaded once, then
+// run with any number of seed sets: the steady state of an engine whose graphs persist
+// across turns. Same bits as propagate_batch_device. `device` must outlive it; copies
+// share the uploaded buffers.
+class PropagateDeviceBatch {
+ public:
+  PropagateDeviceBatch(Device& device, const ProgramCache& cache, std::span<const Graph> graphs);
+  // seeds.size() == graphs(); params and seeds are validated before any device work.
+  PropagateBatchResult run(std::span<const Seeds> seeds, const PropagateParams& p,
+                           DeviceTiming* timing = nullptr);
+  std::size_t graphs() const;
+
+ private:
+  friend PropagateBatchResult propagate_batch_device(Device&, const ProgramCache&,
+                                                     std::span<const Graph>, std::span<const Seeds>,
+                                                     const PropagateParams&, DeviceTiming*);
+  PropagateDeviceBatch(Device& device, const ProgramCache& cache, std::span<const Graph> graphs,
+                       bool validated);
+  struct State;
+  std::shared_ptr<State> state_;
+};
 
 // --- the dispatcher --------------------------------------------------------------
 enum class PropagateBackend { opencl, cpu };

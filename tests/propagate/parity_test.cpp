@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "clgauge/error.hpp"
 #include "clgauge/hash.hpp"
 #include "clgauge/propagate.hpp"
 #include "clgauge/random.hpp"
@@ -142,6 +143,38 @@ TEST(PropagateParity, LargerGraphsSpanManyWorkGroups) {
   for (std::size_t i = 0; i < graphs.size(); ++i) {
     EXPECT_EQ(propagate_device(*dev, test_cache(), graphs[i], seeds[i], p), want.results[i]);
   }
+}
+
+TEST(PropagateParity, PreparedBatchRunsManySeedSets) {
+  auto& dev = shared_device();
+  if (!dev) GTEST_SKIP() << "no OpenCL device";
+  std::vector<Graph> graphs;
+  for (std::uint64_t i = 0; i < 30; ++i) graphs.push_back(random_graph(xxh3_64("prepared/" + std::to_string(i))));
+  PropagateDeviceBatch batch(*dev, test_cache(), graphs);
+  ASSERT_EQ(batch.graphs(), graphs.size());
+  for (std::uint64_t turn = 0; turn < 6; ++turn) {
+    std::vector<Seeds> seeds;
+    for (std::size_t i = 0; i < graphs.size(); ++i) {
+      seeds.push_back(random_seeds(xxh3_64("turn/" + std::to_string(turn) + "/" + std::to_string(i)),
+                                   graphs[i].nodes()));
+    }
+    const PropagateParams p = random_params(xxh3_64("turn/" + std::to_string(turn)));
+    const auto want = propagate_batch_cpu(graphs, seeds, p);
+    const auto got = batch.run(seeds, p);
+    const auto diff = first_difference(want, got);
+    ASSERT_FALSE(diff.has_value()) << "turn " << turn << ": " << diff->describe();
+  }
+  // Seeds are checked against the uploaded graphs before any device work.
+  std::vector<Seeds> bad(graphs.size());
+  bad[3] = Seeds{{graphs[3].nodes()}, {1.0f}};
+  try {
+    (void)batch.run(bad, {});
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ReasonCode::bad_input);
+    EXPECT_NE(std::string(e.what()).find("graph 3: seed_nodes[0]"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW((void)batch.run(std::span(bad).first(2), {}), Error);
 }
 
 }  // namespace
