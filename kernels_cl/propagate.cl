@@ -101,6 +101,23 @@ inline void commit_counters(__local int* lg, __local int* la, __local int* lb, _
 // k = 0 .. PROP_CHUNK-1 (ascending, so graph ids never decrease along an item's walk).
 #define NODE_BASE() ((int)get_group_id(0) * PROP_WG * PROP_CHUNK + (int)get_local_id(0))
 
+// Budget check and push-side marking for a node u of the next frontier (shared by
+// prop_expand for F_0 and prop_pull for F_{d+1}).
+inline uchar expand_node(int u, float acc_u, float node_budget, int mark,
+                         __global const int* o_ptr, __global const int* o_dst,
+                         __global uchar* touched, int* hits, int* degrees) {
+  if (fabs(acc_u) >= node_budget) {
+    ++*hits;
+    return 0;
+  }
+  const int b = o_ptr[u], e = o_ptr[u + 1];
+  *degrees += e - b;
+  if (mark) {
+    for (int j = b; j < e; ++j) touched[o_dst[j]] = 1;
+  }
+  return 1;
+}
+
 __kernel __attribute__((reqd_work_group_size(PROP_WG, 1, 1))) void prop_expand(
     const int n, __global const int* graph_of, __global const uchar* front,
     __global const float* acc, __global const int* o_ptr, __global const int* o_dst,
@@ -121,16 +138,7 @@ __kernel __attribute__((reqd_work_group_size(PROP_WG, 1, 1))) void prop_expand(
         cur_g = g;
         hits = degrees = 0;
       }
-      if (fabs(acc[u]) >= node_budget) {
-        ++hits;
-      } else {
-        ex = 1;
-        const int b = o_ptr[u], e = o_ptr[u + 1];
-        degrees += e - b;
-        if (mark) {
-          for (int j = b; j < e; ++j) touched[o_dst[j]] = 1;
-        }
-      }
+      ex = expand_node(u, acc[u], node_budget, mark, o_ptr, o_dst, touched, &hits, &degrees);
     }
     expanding[u] = ex;
   }
@@ -142,25 +150,30 @@ __kernel __attribute__((reqd_work_group_size(PROP_WG, 1, 1))) void prop_pull(
     const int n, __global const int* graph_of, __global const int* t_ptr,
     __global const int* t_src, __global const float* t_w, __global const float* t_rm,
     __global const uchar* expanding, __global const float* c_cur, __global uchar* touched,
-    __global float* c_next, __global uchar* front_next, __global float* acc, const float decay,
-    const float eps, __global int* counters) {
+    __global float* c_next, __global float* acc, const float decay, const float eps,
+    const float node_budget, const int mark_next, __global const int* o_ptr,
+    __global const int* o_dst, __global uchar* expanding_next, __global uchar* touched_next,
+    __global int* counters) {
   __local int lg[PROP_WG], la[PROP_WG], lb[PROP_WG], lc[PROP_WG];
-  int cur_g = -1, reached = 0, props = 0, max_bits = 0;
+  int cur_g = -1, reached = 0, props = 0, max_bits = 0, hits = 0, degrees = 0;
   const int base = NODE_BASE();
   for (int k = 0; k < PROP_CHUNK; ++k) {
     const int v = base + k * PROP_WG;
     if (v >= n) break;
-    int got = 0;
+    uchar ex_next = 0;
     if (touched[v]) {
       touched[v] = 0;
       const int g = graph_of[v];
       if (g != cur_g) {
         add_counters(counters, cur_g, reached, props, max_bits, C_NEXT_FRONTIER, C_PROPAGATIONS,
                      C_MAX_BITS, 1);
+        add_counters(counters, cur_g, hits, degrees, 0, C_BUDGET_HITS, C_EXPANDED_EDGES,
+                     C_EXPANDED_EDGES, 0);
         cur_g = g;
-        reached = props = max_bits = 0;
+        reached = props = max_bits = hits = degrees = 0;
       }
       float sum = 0.0f;
+      int got = 0;
       const int e = t_ptr[v + 1];
       for (int j = t_ptr[v]; j < e; ++j) {
         const int u = t_src[j];
@@ -178,11 +191,19 @@ __kernel __attribute__((reqd_work_group_size(PROP_WG, 1, 1))) void prop_pull(
       if (got) {
         ++reached;
         c_next[v] = sum;
-        acc[v] = flush(acc[v] + sum);
+        const float acc_v = flush(acc[v] + sum);
+        acc[v] = acc_v;
+        // v is in F_{d+1}: decide now whether it expands at layer d+1.
+        ex_next = expand_node(v, acc_v, node_budget, mark_next, o_ptr, o_dst, touched_next,
+                              &hits, &degrees);
       }
     }
-    front_next[v] = (uchar)got;
+    expanding_next[v] = ex_next;
   }
+  // Two commits: the next frontier's budget hits and edges share the group's scratch.
   commit_counters(lg, la, lb, lc, cur_g, reached, props, max_bits, C_NEXT_FRONTIER,
                   C_PROPAGATIONS, C_MAX_BITS, 1, counters);
+  barrier(CLK_LOCAL_MEM_FENCE);
+  commit_counters(lg, la, lb, lc, cur_g, hits, degrees, 0, C_BUDGET_HITS, C_EXPANDED_EDGES,
+                  C_EXPANDED_EDGES, 0, counters);
 }

@@ -294,83 +294,97 @@ PropagateBatchResult PropagateDeviceBatch::run(std::span<const Seeds> seeds,
 
   try {
     const auto tu = std::chrono::steady_clock::now();
-    bc::buffer front[2] = {upload(ctx, q, s.front0), scratch(ctx, n)};
+    bc::buffer front0 = upload(ctx, q, s.front0);
     bc::buffer c[2] = {upload(ctx, q, s.c0), scratch(ctx, n * sizeof(float))};
     bc::buffer acc = upload(ctx, q, s.c0);
-    bc::buffer expanding = scratch(ctx, n), touched = scratch(ctx, n);
+    bc::buffer expanding[2] = {scratch(ctx, n), scratch(ctx, n)};
+    bc::buffer touched[2] = {scratch(ctx, n), scratch(ctx, n)};
     bc::buffer counters = scratch(ctx, G * kCounters * sizeof(std::int32_t));
     const std::uint8_t zero8 = 0;
     const std::int32_t zero32 = 0;
-    if (n > 0) q.enqueue_fill_buffer(touched, &zero8, 1, 0, n);
+    if (n > 0) {
+      q.enqueue_fill_buffer(touched[0], &zero8, 1, 0, n);
+      q.enqueue_fill_buffer(touched[1], &zero8, 1, 0, n);
+    }
     q.finish();
     tm.upload_ms = ms_since(tu);
 
-    bc::kernel expand(st.program, "prop_expand");
-    bc::kernel pull(st.program, "prop_pull");
+    // Contributions at depth `depth` are allowed unless a cap bites.
+    auto capped = [&](std::int64_t depth) { return depth > p.radius_cap || depth > p.iter_cap_layers; };
     constexpr std::size_t kPerGroup = kWorkGroup * kChunk;
     const std::size_t global = (n + kPerGroup - 1) / kPerGroup * kWorkGroup;
-    std::vector<std::int32_t> host_counters(G * kCounters);
+    std::vector<std::int32_t> k(G * kCounters);
+    std::vector<std::int32_t> pending_hits(G), pending_edges(G);  // of the frontier to expand
     std::vector<bc::event> events;
-    int cur = 0;
+    auto launch = [&](bc::kernel& kernel) {
+      q.enqueue_fill_buffer(counters, &zero32, sizeof zero32, 0, k.size() * sizeof(std::int32_t));
+      events.push_back(q.enqueue_1d_range_kernel(kernel, 0, global, kWorkGroup));
+      ++tm.launches;
+      q.enqueue_read_buffer(counters, 0, k.size() * sizeof(std::int32_t), k.data());
+      for (std::size_t gi = 0; gi < G; ++gi) {
+        pending_hits[gi] = k[gi * kCounters + budget_hits];
+        pending_edges[gi] = k[gi * kCounters + expanded_edges];
+      }
+    };
+
+    // F_0: budget checks and marks for layer 1.
+    bc::kernel expand(st.program, "prop_expand");
     expand.set_arg(0, b.n);
     expand.set_arg(1, st.graph_of);
+    expand.set_arg(2, front0);
     expand.set_arg(3, acc);
     expand.set_arg(4, st.o_ptr);
     expand.set_arg(5, st.o_dst);
-    expand.set_arg(6, expanding);
-    expand.set_arg(7, touched);
+    expand.set_arg(6, expanding[0]);
+    expand.set_arg(7, touched[0]);
     expand.set_arg(8, p.node_budget);
+    expand.set_arg(9, static_cast<std::int32_t>(capped(1) ? 0 : 1));
     expand.set_arg(10, counters);
+    if (std::any_of(frontier.begin(), frontier.end(), [](auto f) { return f > 0; })) launch(expand);
+
+    bc::kernel pull(st.program, "prop_pull");
     pull.set_arg(0, b.n);
     pull.set_arg(1, st.graph_of);
     pull.set_arg(2, st.t_ptr);
     pull.set_arg(3, st.t_src);
     pull.set_arg(4, st.t_w);
     pull.set_arg(5, st.t_rm);
-    pull.set_arg(6, expanding);
-    pull.set_arg(8, touched);
-    pull.set_arg(11, acc);
-    pull.set_arg(13, p.eps);
-    pull.set_arg(14, counters);
+    pull.set_arg(10, acc);
+    pull.set_arg(12, p.eps);
+    pull.set_arg(13, p.node_budget);
+    pull.set_arg(15, st.o_ptr);
+    pull.set_arg(16, st.o_dst);
+    pull.set_arg(19, counters);
+    int cur = 0;
     for (std::int64_t d = 0; std::any_of(frontier.begin(), frontier.end(), [](auto f) { return f > 0; }); ++d) {
+      const bool stop = capped(d + 1);
       for (std::size_t gi = 0; gi < G; ++gi) {
         if (frontier[gi] == 0) continue;
         m[gi].pops += frontier[gi];
         m[gi].iters = d;
-      }
-      const std::int64_t depth = d + 1;
-      const bool radius_capped = depth > p.radius_cap;
-      const bool capped = radius_capped || depth > p.iter_cap_layers;
-      q.enqueue_fill_buffer(counters, &zero32, sizeof zero32, 0, G * kCounters * sizeof(std::int32_t));
-      expand.set_arg(2, front[cur]);
-      expand.set_arg(9, static_cast<std::int32_t>(capped ? 0 : 1));
-      events.push_back(q.enqueue_1d_range_kernel(expand, 0, global, kWorkGroup));
-      ++tm.launches;
-      if (!capped) {
-        pull.set_arg(7, c[cur]);
-        pull.set_arg(9, c[1 - cur]);
-        pull.set_arg(10, front[1 - cur]);
-        pull.set_arg(12, decay_value(p, depth));
-        events.push_back(q.enqueue_1d_range_kernel(pull, 0, global, kWorkGroup));
-        ++tm.launches;
-      }
-      q.enqueue_read_buffer(counters, 0, host_counters.size() * sizeof(std::int32_t),
-                            host_counters.data());
-      for (std::size_t gi = 0; gi < G; ++gi) {
-        const std::int32_t* k = &host_counters[gi * kCounters];
-        m[gi].node_budget_hits += k[budget_hits];
-        if (capped) {
-          (radius_capped ? m[gi].radius_cap_hits : m[gi].layer_cap_hits) += k[expanded_edges];
-          frontier[gi] = 0;
-        } else {
-          m[gi].propagations += k[propagations];
-          m[gi].max_delta_local =
-              std::max(m[gi].max_delta_local, std::bit_cast<float>(k[max_bits]));
-          frontier[gi] = k[next_frontier];
+        m[gi].node_budget_hits += pending_hits[gi];
+        if (stop) {
+          (d + 1 > p.radius_cap ? m[gi].radius_cap_hits : m[gi].layer_cap_hits) += pending_edges[gi];
         }
       }
-      cur = 1 - cur;
       ++tm.layers;
+      if (stop) break;
+      pull.set_arg(6, expanding[cur]);
+      pull.set_arg(7, c[cur]);
+      pull.set_arg(8, touched[cur]);
+      pull.set_arg(9, c[1 - cur]);
+      pull.set_arg(11, decay_value(p, d + 1));
+      pull.set_arg(14, static_cast<std::int32_t>(capped(d + 2) ? 0 : 1));
+      pull.set_arg(17, expanding[1 - cur]);
+      pull.set_arg(18, touched[1 - cur]);
+      launch(pull);
+      for (std::size_t gi = 0; gi < G; ++gi) {
+        const std::int32_t* kg = &k[gi * kCounters];
+        m[gi].propagations += kg[propagations];
+        m[gi].max_delta_local = std::max(m[gi].max_delta_local, std::bit_cast<float>(kg[max_bits]));
+        frontier[gi] = kg[next_frontier];
+      }
+      cur = 1 - cur;
     }
     std::vector<float> acc_host(n);
     if (n > 0) q.enqueue_read_buffer(acc, 0, n * sizeof(float), acc_host.data());
