@@ -29,7 +29,8 @@ struct Case {
 Seeds pick_seeds(std::uint64_t seed, std::int32_t n, int k) {
   Seeds s;
   for (int i = 0; i < k; ++i) {
-    const double u = (static_cast<double>(random_element(seed, 2 * i, Distribution::uniform)) + 1.0) * 0.5;
+    const double u =
+        (static_cast<double>(random_element(seed, 2 * i, Distribution::uniform)) + 1.0) * 0.5;
     s.nodes.push_back(static_cast<std::int32_t>(u * n) % n);
     s.weights.push_back(1.0f + random_element(seed, 2 * i + 1, Distribution::uniform));
   }
@@ -66,8 +67,9 @@ Device* device() {
 }
 
 void report(benchmark::State& state, const Case& c) {
-  state.counters["edges_per_s"] = benchmark::Counter(static_cast<double>(c.edges) * static_cast<double>(state.iterations()),
-                                                     benchmark::Counter::kIsRate);
+  state.counters["edges_per_s"] =
+      benchmark::Counter(static_cast<double>(c.edges) * static_cast<double>(state.iterations()),
+                         benchmark::Counter::kIsRate);
   state.counters["graphs"] = static_cast<double>(c.graphs.size());
   state.counters["edges"] = static_cast<double>(c.edges);
 }

@@ -18,23 +18,28 @@
 // and rel_mult, already flushed (|x| < FLT_MIN -> +0.0f) on the host, as the reference
 // reads them.
 //
-// One layer d is two launches over all nodes (PROP_CHUNK nodes per work-item; what
-// follows is per node):
-//   prop_expand (node u): if u is in the frontier F_d, either counts a node-budget hit
-//     (|acc[u]| >= node_budget) or marks u expanding, adds its out-degree to the graph's
-//     "expanded edges" and, when contributions are allowed at depth d+1 (`mark`), sets
-//     touched[v] = 1 for each out-neighbour v (every writer stores the same value).
-//   prop_pull (node v): if touched[v], walks v's in-edges in canonical order and, for
-//     each expanding source u,
+// Launches (PROP_CHUNK nodes per work-item; what follows is per node):
+//   prop_expand, once, for F_0 (node u with front[u] set): the frontier step below.
+//   prop_pull, once per layer d (node v): if touched[v], walks v's in-edges in
+//     canonical order and, for each expanding source u,
 //         t = flush(flush(flush(c_cur[u] * w) * rel_mult) * decay)      (3 multiplies)
 //     drops t if |t| < eps, else sum = flush(sum + t) starting from 0.0f. If anything
-//     arrived: c_next[v] = sum, acc[v] = flush(acc[v] + sum) (once), v joins F_{d+1}.
-//     Each item's sum is sequential in that fixed order, so the bits do not depend on
-//     scheduling; no atomics touch floats.
+//     arrived: c_next[v] = sum, acc[v] = flush(acc[v] + sum) (once), v joins F_{d+1}
+//     and takes the frontier step for layer d+1 right away. Each item's sum is
+//     sequential in that fixed order, so the bits do not depend on scheduling; no
+//     atomics touch floats.
+//   The frontier step (expand_node) for a node u of F_d: |acc[u]| >= node_budget counts
+//     a budget hit; otherwise u is expanding, its out-degree is added to the graph's
+//     "expanded edges" (the host turns them into radius/layer cap hits when depth d+1
+//     is capped) and, when depth d+1 allows contributions (`mark`), touched[v] = 1 is
+//     stored for each out-neighbour v (every writer stores the same value) so the next
+//     pull walks only nodes that can receive something. expanding/touched/c are double
+//     buffered between layers (read: layer d, written: layer d+1).
 // Per-graph counters (int, summed by the host into 64-bit metrics per layer) are summed
 // per item while its nodes stay in one graph, then reduced in local memory per run of
-// equal graph ids in the work-group and added with one atomic per run and counter. max_delta_local travels as the int bits of |t| (non-negative
-// floats order like their bit patterns), combined with atomic_max.
+// equal graph ids in the work-group and added with one atomic per run and counter.
+// max_delta_local travels as the int bits of |t| (non-negative floats order like their
+// bit patterns), combined with atomic_max.
 //
 // No fma, no pow, no relaxed math: the decay value of each layer comes from the host
 // table as an argument; built without -cl-fast-relaxed-math / -cl-mad-enable.

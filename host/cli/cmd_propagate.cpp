@@ -7,10 +7,10 @@
 #include <memory>
 #include <optional>
 
-#include "cli/command.hpp"
 #include "clgauge/error.hpp"
 #include "clgauge/hash.hpp"
 #include "clgauge/propagate.hpp"
+#include "cli/command.hpp"
 
 namespace clgauge::cli {
 namespace {
@@ -29,7 +29,9 @@ struct PropagateFlags {
   RmatParams rmat;
 };
 
-[[noreturn]] void bad(const std::string& message) { throw Error(ReasonCode::bad_input, message); }
+[[noreturn]] void bad(const std::string& message) {
+  throw Error(ReasonCode::bad_input, message);
+}
 
 // "1,2,3" -> values; names the field and the first bad position.
 template <class T>
@@ -39,7 +41,8 @@ std::vector<T> parse_list(const std::string& text, const char* field) {
   std::size_t start = 0;
   for (std::size_t i = 0;; ++i) {
     const std::size_t end = text.find(',', start);
-    const std::string item = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    const std::string item =
+        text.substr(start, end == std::string::npos ? std::string::npos : end - start);
     T v{};
     const auto r = std::from_chars(item.data(), item.data() + item.size(), v);
     if (item.empty() || r.ec != std::errc{} || r.ptr != item.data() + item.size()) {
@@ -116,8 +119,9 @@ int run_propagate(const PropagateFlags& f, Streams s) {
         device = f.device.open();
       }
     }
-    PropagateDispatcher dispatcher({true, propagate_backend_from_string(f.backend), f.strict_parity},
-                                   device ? &*device : nullptr, f.device.cache());
+    PropagateDispatcher dispatcher(
+        {true, propagate_backend_from_string(f.backend), f.strict_parity},
+        device ? &*device : nullptr, f.device.cache());
     run = dispatcher.run(std::span<const Graph>(&graph, 1), std::span<const Seeds>(&seeds, 1),
                          f.params);
     if (run.fallback_reason == "build_failed" || run.fallback_reason == "launch_failed" ||
@@ -127,12 +131,15 @@ int run_propagate(const PropagateFlags& f, Streams s) {
     }
   }
   const PropagateResult& r = run.result.results.front();
-  const std::string fingerprint = hex16(environment_fingerprint(device ? &device->info() : nullptr));
+  const std::string fingerprint =
+      hex16(environment_fingerprint(device ? &device->info() : nullptr));
   if (f.json) {
     std::string body = to_json(r);
     body.pop_back();
     body += ",\"backend\":\"" + run.backend + "\",\"env_fingerprint\":\"" + fingerprint + "\"";
-    if (run.parity_checked) body += std::string(",\"strict_parity\":") + (run.parity_difference ? "\"mismatch\"" : "\"identical\"");
+    if (run.parity_checked)
+      body += std::string(",\"strict_parity\":") +
+              (run.parity_difference ? "\"mismatch\"" : "\"identical\"");
     s.out << body << "}\n";
   } else {
     char buf[64];
@@ -156,20 +163,28 @@ int run_propagate(const PropagateFlags& f, Streams s) {
 
 Runner add_propagate_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
-      "propagate", "layered graph propagation (T1) on the device or the CPU, or --generate a graph");
+      "propagate",
+      "layered graph propagation (T1) on the device or the CPU, or --generate a graph");
   auto f = std::make_shared<PropagateFlags>();
   cmd->add_option("--graph", f->graph, "graph file (binary CSR or JSON)");
-  cmd->add_option("--seeds-file", f->seeds_file, "seeds JSON {\"seed_nodes\": [...], \"seed_weights\": [...]}");
+  cmd->add_option("--seeds-file", f->seeds_file,
+                  "seeds JSON {\"seed_nodes\": [...], \"seed_weights\": [...]}");
   cmd->add_option("--seed-nodes", f->seed_nodes, "comma-separated seed node ids");
   cmd->add_option("--seed-weights", f->seed_weights, "comma-separated seed weights");
   cmd->add_option("--rate", f->params.rate, "decay base in (0, 1]")->capture_default_str();
-  cmd->add_option("--floor", f->params.floor, "lower bound of the decay table")->capture_default_str();
-  cmd->add_option("--radius-cap", f->params.radius_cap, "deepest layer reached")->capture_default_str();
-  cmd->add_option("--iter-cap-layers", f->params.iter_cap_layers, "layer cap")->capture_default_str();
-  cmd->add_option("--node-budget", f->params.node_budget, "|acc| at which a node stops expanding (default inf)");
-  cmd->add_option("--eps", f->params.eps, "drop contributions and outputs below this")->capture_default_str();
+  cmd->add_option("--floor", f->params.floor, "lower bound of the decay table")
+      ->capture_default_str();
+  cmd->add_option("--radius-cap", f->params.radius_cap, "deepest layer reached")
+      ->capture_default_str();
+  cmd->add_option("--iter-cap-layers", f->params.iter_cap_layers, "layer cap")
+      ->capture_default_str();
+  cmd->add_option("--node-budget", f->params.node_budget,
+                  "|acc| at which a node stops expanding (default inf)");
+  cmd->add_option("--eps", f->params.eps, "drop contributions and outputs below this")
+      ->capture_default_str();
   cmd->add_option("--backend", f->backend, "opencl | cpu | heap")->capture_default_str();
-  cmd->add_flag("--strict-parity", f->strict_parity, "also run the CPU reference and require identical bits");
+  cmd->add_flag("--strict-parity", f->strict_parity,
+                "also run the CPU reference and require identical bits");
   cmd->add_flag("--json", f->json, "print one JSON object");
   f->device.add_to(*cmd);
   cmd->add_option("--generate", f->generate, "write a seeded graph: rmat | uniform");

@@ -14,7 +14,9 @@ namespace clgauge::propagate_detail {
 // Any float with magnitude below FLT_MIN becomes +0.0f (-0.0f too), so devices that
 // flush denormals and devices that keep them agree. Inputs are read through it as
 // well: a device without denormal support would read a denormal weight as zero.
-inline float flush(float x) { return std::fabs(x) < FLT_MIN ? 0.0f : x; }
+inline float flush(float x) {
+  return std::fabs(x) < FLT_MIN ? 0.0f : x;
+}
 
 // c2 = ((c * w) * rel_mult) * decay, three rounded multiplies in that order.
 inline float contribution(float c, float w, float rel_mult, float decay) {

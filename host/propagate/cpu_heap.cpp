@@ -78,7 +78,8 @@ PropagateResult propagate_cpu_heap(const Graph& g, const Seeds& s, const Propaga
       decay.push_back(propagate_detail::decay_value(p, static_cast<std::int64_t>(decay.size())));
     }
     const float dec = decay[static_cast<std::size_t>(depth)];
-    for (auto e = static_cast<std::size_t>(g.indptr[uu]); e < static_cast<std::size_t>(g.indptr[uu + 1]); ++e) {
+    for (auto e = static_cast<std::size_t>(g.indptr[uu]);
+         e < static_cast<std::size_t>(g.indptr[uu + 1]); ++e) {
       const float c2 = contribution(top.c, g.weights[e], g.rel_mult[e], dec);
       if (std::fabs(c2) < p.eps) continue;
       ++m.propagations;

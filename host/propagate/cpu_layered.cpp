@@ -47,7 +47,8 @@ using propagate_detail::flush;
 namespace propagate_detail {
 float decay_value(const PropagateParams& p, std::int64_t d) {
   if (d <= 0) return 1.0f;
-  const float powed = static_cast<float>(std::pow(static_cast<double>(p.rate), static_cast<double>(d)));
+  const float powed =
+      static_cast<float>(std::pow(static_cast<double>(p.rate), static_cast<double>(d)));
   return flush(std::max(powed, flush(p.floor)));
 }
 }  // namespace propagate_detail
@@ -116,7 +117,8 @@ PropagateResult propagate_cpu_layered(const Graph& g, const Seeds& s, const Prop
         m.layer_cap_hits += degree;
         continue;
       }
-      for (auto e = static_cast<std::size_t>(g.indptr[uu]); e < static_cast<std::size_t>(g.indptr[uu + 1]); ++e) {
+      for (auto e = static_cast<std::size_t>(g.indptr[uu]);
+           e < static_cast<std::size_t>(g.indptr[uu + 1]); ++e) {
         const float c2 = contribution(c_cur[uu], g.weights[e], g.rel_mult[e], dec);
         if (std::fabs(c2) < p.eps) continue;
         ++m.propagations;
@@ -163,8 +165,8 @@ PropagateMetrics batch_totals(const std::vector<PropagateResult>& results) {
 }
 }  // namespace propagate_detail
 
-PropagateBatchResult propagate_batch_cpu(std::span<const Graph> graphs, std::span<const Seeds> seeds,
-                                         const PropagateParams& p) {
+PropagateBatchResult propagate_batch_cpu(std::span<const Graph> graphs,
+                                         std::span<const Seeds> seeds, const PropagateParams& p) {
   propagate_detail::validate_batch(graphs, seeds, p);
   PropagateBatchResult out;
   for (std::size_t i = 0; i < graphs.size(); ++i) {

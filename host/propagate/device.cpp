@@ -30,9 +30,16 @@ namespace propagate_detail {
 namespace {
 
 constexpr int kWorkGroup = 128;
-constexpr int kChunk = 8;  // nodes per work-item
+constexpr int kChunk = 8;     // nodes per work-item
+constexpr std::int32_t kRadixMinEdges = 1 << 18;  // see in_edges_by_radix
 constexpr int kCounters = 5;  // slots per graph, see propagate.cl
-enum Slot { budget_hits = 0, expanded_edges = 1, next_frontier = 2, propagations = 3, max_bits = 4 };
+enum Slot {
+  budget_hits = 0,
+  expanded_edges = 1,
+  next_frontier = 2,
+  propagations = 3,
+  max_bits = 4
+};
 
 double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -49,7 +56,8 @@ std::vector<std::int32_t> key_rank_order(const std::vector<std::int32_t>& key_ra
     std::vector<std::uint64_t> packed(n);
     for (std::size_t u = 0; u < n; ++u) packed[u] = (std::uint64_t{key(u)} << 32) | u;
     std::sort(packed.begin(), packed.end());
-    for (std::size_t i = 0; i < n; ++i) order[i] = static_cast<std::int32_t>(packed[i] & 0xffffffffu);
+    for (std::size_t i = 0; i < n; ++i)
+      order[i] = static_cast<std::int32_t>(packed[i] & 0xffffffffu);
     return order;
   }
   std::vector<std::int32_t> tmp(n);
@@ -66,7 +74,8 @@ std::vector<std::int32_t> key_rank_order(const std::vector<std::int32_t>& key_ra
     std::fill(count.begin(), count.end(), 0);
     for (const auto u : order) ++count[((key(static_cast<std::size_t>(u)) >> shift) & 2047u) + 1];
     for (std::size_t i = 1; i < count.size(); ++i) count[i] += count[i - 1];
-    for (const auto u : order) tmp[count[(key(static_cast<std::size_t>(u)) >> shift) & 2047u]++] = u;
+    for (const auto u : order)
+      tmp[count[(key(static_cast<std::size_t>(u)) >> shift) & 2047u]++] = u;
     order.swap(tmp);
   }
   return order;
@@ -90,6 +99,41 @@ void validate_batch(std::span<const Graph> graphs, std::span<const Seeds> seeds,
       if (graphs.size() == 1) throw;
       throw Error(e.code(), "graph " + std::to_string(i) + ": " + e.what());
     }
+  }
+}
+
+// Large graphs: a random scatter into E-sized arrays misses the cache on every edge.
+// Instead, list the edges in canonical source order, then sort them by target with a
+// stable LSD radix sort (11-bit digits, so each pass writes to at most 2048 sequential
+// streams). The in-edges of graph g occupy [eo, eo + E) of the batch's in-CSR.
+static void in_edges_by_radix(const Graph& g, std::int32_t go, std::size_t eo, PackedGraphs& b) {
+  struct InEdge {
+    std::int32_t v, src;
+    float w, rm;
+  };
+  const auto e = static_cast<std::size_t>(g.edges());
+  std::vector<InEdge> a(e), tmp(e);
+  std::size_t k = 0;
+  for (const auto u : key_rank_order(g.key_rank)) {
+    const auto uu = static_cast<std::size_t>(u);
+    for (auto j = static_cast<std::size_t>(g.indptr[uu]);
+         j < static_cast<std::size_t>(g.indptr[uu + 1]); ++j) {
+      a[k++] = {g.indices[j], u, flush(g.weights[j]), flush(g.rel_mult[j])};
+    }
+  }
+  const int bits = std::bit_width(static_cast<std::uint32_t>(std::max(g.nodes() - 1, 0)));
+  std::vector<std::size_t> count(2049);
+  for (int shift = 0; shift < bits; shift += 11) {
+    std::fill(count.begin(), count.end(), 0);
+    for (const auto& x : a) ++count[((static_cast<std::uint32_t>(x.v) >> shift) & 2047u) + 1];
+    for (std::size_t i = 1; i < count.size(); ++i) count[i] += count[i - 1];
+    for (const auto& x : a) tmp[count[(static_cast<std::uint32_t>(x.v) >> shift) & 2047u]++] = x;
+    a.swap(tmp);
+  }
+  for (std::size_t i = 0; i < e; ++i) {
+    b.t_src[eo + i] = go + a[i].src;
+    b.t_w[eo + i] = a[i].w;
+    b.t_rm[eo + i] = a[i].rm;
   }
 }
 
@@ -137,21 +181,30 @@ PackedGraphs pack_graphs(std::span<const Graph> graphs) {
   b.node_offset[graphs.size()] = no;
   for (std::size_t v = 0; v < n; ++v) b.t_ptr[v + 1] += b.t_ptr[v];
 
-  // Scatter each edge into its target's in-list, visiting sources in (key_rank, u) order
-  // and edges in CSR order: every in-list comes out in ascending (key_rank[u], u, e).
+  // Every in-list must come out in ascending (key_rank[u], u, e): visit sources in
+  // (key_rank, u) order and edges in CSR order, then place edges by target stably.
   std::vector<std::int32_t> cursor(b.t_ptr.begin(), b.t_ptr.end() - 1);
+  std::int32_t eo_g = 0;
   for (std::size_t gi = 0; gi < graphs.size(); ++gi) {
     const Graph& g = graphs[gi];
     const std::int32_t go = b.node_offset[gi];
-    for (const auto u : key_rank_order(g.key_rank)) {
-      const auto uu = static_cast<std::size_t>(u);
-      for (auto j = static_cast<std::size_t>(g.indptr[uu]); j < static_cast<std::size_t>(g.indptr[uu + 1]); ++j) {
-        const auto pos = static_cast<std::size_t>(cursor[static_cast<std::size_t>(go + g.indices[j])]++);
-        b.t_src[pos] = go + u;
-        b.t_w[pos] = flush(g.weights[j]);
-        b.t_rm[pos] = flush(g.rel_mult[j]);
+    if (g.edges() >= kRadixMinEdges) {
+      in_edges_by_radix(g, go, static_cast<std::size_t>(eo_g), b);
+    } else {
+      // Small graphs: a direct scatter stays in cache.
+      for (const auto u : key_rank_order(g.key_rank)) {
+        const auto uu = static_cast<std::size_t>(u);
+        for (auto j = static_cast<std::size_t>(g.indptr[uu]);
+             j < static_cast<std::size_t>(g.indptr[uu + 1]); ++j) {
+          const auto pos =
+              static_cast<std::size_t>(cursor[static_cast<std::size_t>(go + g.indices[j])]++);
+          b.t_src[pos] = go + u;
+          b.t_w[pos] = flush(g.weights[j]);
+          b.t_rm[pos] = flush(g.rel_mult[j]);
+        }
       }
     }
+    eo_g += g.edges();
   }
   return b;
 }
@@ -222,10 +275,9 @@ PropagateDeviceBatch::PropagateDeviceBatch(Device& device, const ProgramCache& c
   st->device = &device;
   st->packed = pack_graphs(graphs);
   st->prepare_ms = ms_since(t0);
-  const BuiltProgram built =
-      build_program(device, cache, "propagate", kernel_source("propagate"),
-                    "-DPROP_WG=" + std::to_string(kWorkGroup) +
-                        " -DPROP_CHUNK=" + std::to_string(kChunk));
+  const BuiltProgram built = build_program(
+      device, cache, "propagate", kernel_source("propagate"),
+      "-DPROP_WG=" + std::to_string(kWorkGroup) + " -DPROP_CHUNK=" + std::to_string(kChunk));
   st->program = built.program;
   st->build_ms = built.build_ms;
   const auto tu = std::chrono::steady_clock::now();
@@ -261,7 +313,9 @@ PropagateDeviceBatch::PropagateDeviceBatch(Device& device, const ProgramCache& c
                                            std::span<const Graph> graphs)
     : PropagateDeviceBatch(device, cache, graphs, false) {}
 
-std::size_t PropagateDeviceBatch::graphs() const { return state_->packed.node_offset.size() - 1; }
+std::size_t PropagateDeviceBatch::graphs() const {
+  return state_->packed.node_offset.size() - 1;
+}
 
 PropagateBatchResult PropagateDeviceBatch::run(std::span<const Seeds> seeds,
                                                const PropagateParams& p, DeviceTiming* timing) {
@@ -310,7 +364,9 @@ PropagateBatchResult PropagateDeviceBatch::run(std::span<const Seeds> seeds,
     tm.upload_ms = ms_since(tu);
 
     // Contributions at depth `depth` are allowed unless a cap bites.
-    auto capped = [&](std::int64_t depth) { return depth > p.radius_cap || depth > p.iter_cap_layers; };
+    auto capped = [&](std::int64_t depth) {
+      return depth > p.radius_cap || depth > p.iter_cap_layers;
+    };
     constexpr std::size_t kPerGroup = kWorkGroup * kChunk;
     const std::size_t global = (n + kPerGroup - 1) / kPerGroup * kWorkGroup;
     std::vector<std::int32_t> k(G * kCounters);
@@ -356,7 +412,8 @@ PropagateBatchResult PropagateDeviceBatch::run(std::span<const Seeds> seeds,
     pull.set_arg(16, st.o_dst);
     pull.set_arg(19, counters);
     int cur = 0;
-    for (std::int64_t d = 0; std::any_of(frontier.begin(), frontier.end(), [](auto f) { return f > 0; }); ++d) {
+    for (std::int64_t d = 0;
+         std::any_of(frontier.begin(), frontier.end(), [](auto f) { return f > 0; }); ++d) {
       const bool stop = capped(d + 1);
       for (std::size_t gi = 0; gi < G; ++gi) {
         if (frontier[gi] == 0) continue;
@@ -364,7 +421,8 @@ PropagateBatchResult PropagateDeviceBatch::run(std::span<const Seeds> seeds,
         m[gi].iters = d;
         m[gi].node_budget_hits += pending_hits[gi];
         if (stop) {
-          (d + 1 > p.radius_cap ? m[gi].radius_cap_hits : m[gi].layer_cap_hits) += pending_edges[gi];
+          (d + 1 > p.radius_cap ? m[gi].radius_cap_hits : m[gi].layer_cap_hits) +=
+              pending_edges[gi];
         }
       }
       ++tm.layers;
@@ -392,7 +450,8 @@ PropagateBatchResult PropagateDeviceBatch::run(std::span<const Seeds> seeds,
 
     PropagateBatchResult out;
     for (std::size_t gi = 0; gi < G; ++gi) {
-      std::vector<float> part(acc_host.begin() + b.node_offset[gi], acc_host.begin() + b.node_offset[gi + 1]);
+      std::vector<float> part(acc_host.begin() + b.node_offset[gi],
+                              acc_host.begin() + b.node_offset[gi + 1]);
       out.results.push_back(collect_output(part, p.eps, m[gi]));
     }
     out.totals = batch_totals(out.results);
@@ -400,9 +459,9 @@ PropagateBatchResult PropagateDeviceBatch::run(std::span<const Seeds> seeds,
     if (timing) *timing = tm;
     return out;
   } catch (const bc::opencl_error& e) {
-    throw Error(ReasonCode::launch_failed,
-                std::string("propagate: OpenCL error ") + e.error_string() + " (" +
-                    std::to_string(e.error_code()) + ")");
+    throw Error(ReasonCode::launch_failed, std::string("propagate: OpenCL error ") +
+                                               e.error_string() + " (" +
+                                               std::to_string(e.error_code()) + ")");
   }
 }
 
@@ -419,7 +478,8 @@ PropagateBatchResult propagate_batch_device(Device& device, const ProgramCache& 
     timing->prepare_ms += batch.state_->prepare_ms;
     timing->upload_ms += batch.state_->upload_ms;
     timing->build_ms = batch.state_->build_ms;
-    timing->total_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    timing->total_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   }
   return out;
 }

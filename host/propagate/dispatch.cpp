@@ -14,15 +14,15 @@ std::string_view to_string(PropagateBackend b) {
 PropagateBackend propagate_backend_from_string(std::string_view name) {
   if (name == "opencl") return PropagateBackend::opencl;
   if (name == "cpu") return PropagateBackend::cpu;
-  throw Error(ReasonCode::bad_input, "backend: unknown '" + std::string(name) + "' (want opencl|cpu)");
+  throw Error(ReasonCode::bad_input,
+              "backend: unknown '" + std::string(name) + "' (want opencl|cpu)");
 }
 
 PropagateDispatcher::PropagateDispatcher(PropagateConfig config, Device* device, ProgramCache cache)
     : config_(config), device_(device), cache_(std::move(cache)) {}
 
 PropagateDispatch PropagateDispatcher::run(std::span<const Graph> graphs,
-                                           std::span<const Seeds> seeds,
-                                           const PropagateParams& p) {
+                                           std::span<const Seeds> seeds, const PropagateParams& p) {
   // Bad input is the caller's error on every path: it is rejected, never a fallback.
   propagate_detail::validate_batch(graphs, seeds, p);
   PropagateDispatch out;

@@ -27,10 +27,10 @@ namespace {
 using Philox = r123::Philox4x32_R<10>;
 
 Philox::ctr_type words(std::uint64_t stream, std::uint64_t index) {
-  const Philox::key_type key = {{static_cast<std::uint32_t>(stream),
-                                 static_cast<std::uint32_t>(stream >> 32)}};
-  const Philox::ctr_type ctr = {{static_cast<std::uint32_t>(index),
-                                 static_cast<std::uint32_t>(index >> 32), 0u, 0u}};
+  const Philox::key_type key = {
+      {static_cast<std::uint32_t>(stream), static_cast<std::uint32_t>(stream >> 32)}};
+  const Philox::ctr_type ctr = {
+      {static_cast<std::uint32_t>(index), static_cast<std::uint32_t>(index >> 32), 0u, 0u}};
   return Philox()(ctr, key);
 }
 
@@ -39,7 +39,8 @@ std::uint64_t stream(std::uint64_t seed, const char* generator, const char* name
 }
 
 void check_sizes(std::int32_t nodes, std::int64_t edges) {
-  if (nodes < 1) throw Error(ReasonCode::bad_input, "nodes: " + std::to_string(nodes) + " must be >= 1");
+  if (nodes < 1)
+    throw Error(ReasonCode::bad_input, "nodes: " + std::to_string(nodes) + " must be >= 1");
   if (edges < 0 || edges > std::numeric_limits<std::int32_t>::max()) {
     throw Error(ReasonCode::bad_input, "edges: " + std::to_string(edges) + " outside [0, 2^31)");
   }
@@ -56,7 +57,8 @@ Graph assemble(std::int32_t nodes, const std::vector<std::int32_t>& src,
   for (std::size_t u = 0; u < n; ++u) g.indptr[u + 1] += g.indptr[u];
   std::vector<std::int32_t> cursor(g.indptr.begin(), g.indptr.end() - 1);
   std::vector<std::size_t> slot(e);
-  for (std::size_t i = 0; i < e; ++i) slot[i] = static_cast<std::size_t>(cursor[static_cast<std::size_t>(src[i])]++);
+  for (std::size_t i = 0; i < e; ++i)
+    slot[i] = static_cast<std::size_t>(cursor[static_cast<std::size_t>(src[i])]++);
   g.indices.resize(e);
   g.weights.resize(e);
   g.rel_code.resize(e);
@@ -92,8 +94,11 @@ Graph generate_rmat(std::int32_t nodes, std::int64_t edges, std::uint64_t seed, 
   for (std::size_t i = 0; i < src.size(); ++i) {
     std::int64_t r = 0, t = 0;
     for (int l = 0; l < levels; ++l) {
-      const double u = static_cast<double>(words(s, i * static_cast<std::size_t>(levels) + static_cast<std::size_t>(l))[0] >> 8) / 16777216.0;
-      const int src_bit = u >= a + b ? 1 : 0;          // quadrants c, d
+      const double u = static_cast<double>(words(s, i * static_cast<std::size_t>(levels) +
+                                                        static_cast<std::size_t>(l))[0] >>
+                                           8) /
+                       16777216.0;
+      const int src_bit = u >= a + b ? 1 : 0;                               // quadrants c, d
       const int dst_bit = (u >= a && u < a + b) || u >= a + b + c ? 1 : 0;  // quadrants b, d
       r = r * 2 + src_bit;
       t = t * 2 + dst_bit;

@@ -25,7 +25,9 @@ constexpr char kMagic[8] = {'C', 'L', 'G', 'P', 'R', 'O', 'P', '1'};
 constexpr std::uint32_t kVersion = 1;
 constexpr std::size_t kHeaderBytes = 32;
 
-[[noreturn]] void bad(const std::string& message) { throw Error(ReasonCode::bad_input, message); }
+[[noreturn]] void bad(const std::string& message) {
+  throw Error(ReasonCode::bad_input, message);
+}
 
 std::string g9(float v) {
   char buf[32];
@@ -91,7 +93,8 @@ std::vector<std::int32_t> int32s(const nlohmann::json& j, const char* name, cons
   v.reserve(a.size());
   for (std::size_t i = 0; i < a.size(); ++i) {
     const auto& x = a[i];
-    if (!x.is_number_integer() || x.get<std::int64_t>() < std::numeric_limits<std::int32_t>::min() ||
+    if (!x.is_number_integer() ||
+        x.get<std::int64_t>() < std::numeric_limits<std::int32_t>::min() ||
         x.get<std::int64_t>() > std::numeric_limits<std::int32_t>::max()) {
       bad(std::string(name) + "[" + std::to_string(i) + "]: not an int32 (" + x.dump() + ")");
     }
@@ -105,7 +108,8 @@ std::vector<float> floats(const nlohmann::json& j, const char* name, const char*
   std::vector<float> v;
   v.reserve(a.size());
   for (std::size_t i = 0; i < a.size(); ++i) {
-    if (!a[i].is_number()) bad(std::string(name) + "[" + std::to_string(i) + "]: not a number (" + a[i].dump() + ")");
+    if (!a[i].is_number())
+      bad(std::string(name) + "[" + std::to_string(i) + "]: not a number (" + a[i].dump() + ")");
     v.push_back(static_cast<float>(a[i].get<double>()));
   }
   return v;
@@ -155,12 +159,13 @@ Graph graph_from_binary(std::string_view bytes) {
   const std::uint64_t want = kHeaderBytes + 4 * (n + 1) + 16 * e + 4 * n + 8;
   if (bytes.size() != want) {
     bad("graph file: " + std::string(bytes.size() < want ? "truncated" : "trailing bytes") +
-        " (expected " + std::to_string(want) + " bytes for n = " + std::to_string(n) + ", E = " +
-        std::to_string(e) + ", got " + std::to_string(bytes.size()) + ")");
+        " (expected " + std::to_string(want) + " bytes for n = " + std::to_string(n) +
+        ", E = " + std::to_string(e) + ", got " + std::to_string(bytes.size()) + ")");
   }
   std::uint64_t sum = 0;
   std::memcpy(&sum, bytes.data() + want - 8, 8);
-  if (sum != xxh3_64(bytes.substr(0, want - 8))) bad("graph file: checksum mismatch (corrupt file)");
+  if (sum != xxh3_64(bytes.substr(0, want - 8)))
+    bad("graph file: checksum mismatch (corrupt file)");
   Graph g;
   std::size_t at = kHeaderBytes;
   g.indptr = get_array<std::int32_t>(bytes, at, n + 1);
@@ -270,11 +275,13 @@ std::optional<PropagateDifference> first_difference(const PropagateBatchResult& 
   };
   auto bits = [](float v) {
     char buf[48];
-    std::snprintf(buf, sizeof buf, "%.9g (0x%08x)", static_cast<double>(v), std::bit_cast<std::uint32_t>(v));
+    std::snprintf(buf, sizeof buf, "%.9g (0x%08x)", static_cast<double>(v),
+                  std::bit_cast<std::uint32_t>(v));
     return std::string(buf);
   };
   if (want.results.size() != got.results.size()) {
-    return diff(0, "results.size", 0, std::to_string(want.results.size()), std::to_string(got.results.size()));
+    return diff(0, "results.size", 0, std::to_string(want.results.size()),
+                std::to_string(got.results.size()));
   }
   for (std::size_t g = 0; g < want.results.size(); ++g) {
     const auto& a = want.results[g];
@@ -288,7 +295,8 @@ std::optional<PropagateDifference> first_difference(const PropagateBatchResult& 
       }
     }
     if (a.d_nodes.size() != b.d_nodes.size()) {
-      return diff(g, "d_nodes.size", 0, std::to_string(a.d_nodes.size()), std::to_string(b.d_nodes.size()));
+      return diff(g, "d_nodes.size", 0, std::to_string(a.d_nodes.size()),
+                  std::to_string(b.d_nodes.size()));
     }
     const auto& ma = a.metrics;
     const auto& mb = b.metrics;
@@ -301,11 +309,14 @@ std::optional<PropagateDifference> first_difference(const PropagateBatchResult& 
         {"node_budget_hits", {ma.node_budget_hits, mb.node_budget_hits}}};
     for (const auto& [name, v] : counters) {
       if (v.first != v.second) {
-        return diff(g, std::string("metrics.") + name, 0, std::to_string(v.first), std::to_string(v.second));
+        return diff(g, std::string("metrics.") + name, 0, std::to_string(v.first),
+                    std::to_string(v.second));
       }
     }
-    if (std::bit_cast<std::uint32_t>(ma.max_delta_local) != std::bit_cast<std::uint32_t>(mb.max_delta_local)) {
-      return diff(g, "metrics.max_delta_local", 0, bits(ma.max_delta_local), bits(mb.max_delta_local));
+    if (std::bit_cast<std::uint32_t>(ma.max_delta_local) !=
+        std::bit_cast<std::uint32_t>(mb.max_delta_local)) {
+      return diff(g, "metrics.max_delta_local", 0, bits(ma.max_delta_local),
+                  bits(mb.max_delta_local));
     }
   }
   return std::nullopt;

@@ -15,7 +15,9 @@ std::string num(double v) {
   return buf;
 }
 
-[[noreturn]] void bad(const std::string& message) { throw Error(ReasonCode::bad_input, message); }
+[[noreturn]] void bad(const std::string& message) {
+  throw Error(ReasonCode::bad_input, message);
+}
 
 void check_length(const char* field, std::size_t got, std::size_t want, const char* of) {
   if (got != want) {
@@ -79,7 +81,8 @@ void Seeds::validate(std::int32_t graph_nodes) const {
 
 void PropagateParams::validate() const {
   if (!(rate > 0.0f && rate <= 1.0f)) bad("rate: " + num(rate) + " outside (0, 1]");
-  if (!(std::isfinite(floor) && floor >= 0.0f)) bad("floor: " + num(floor) + " must be finite and >= 0");
+  if (!(std::isfinite(floor) && floor >= 0.0f))
+    bad("floor: " + num(floor) + " must be finite and >= 0");
   if (radius_cap < 0) bad("radius_cap: " + std::to_string(radius_cap) + " is negative");
   if (iter_cap_layers < 0) {
     bad("iter_cap_layers: " + std::to_string(iter_cap_layers) + " is negative");

@@ -28,7 +28,9 @@ struct Graph {
   std::vector<float> rel_mult;         // E, finite
   std::vector<std::int32_t> key_rank;  // n, first tie-break of the summation order
 
-  std::int32_t nodes() const { return indptr.empty() ? 0 : static_cast<std::int32_t>(indptr.size() - 1); }
+  std::int32_t nodes() const {
+    return indptr.empty() ? 0 : static_cast<std::int32_t>(indptr.size() - 1);
+  }
   std::int32_t edges() const { return static_cast<std::int32_t>(indices.size()); }
   // Throws Error(bad_input) naming the field and the first bad position.
   void validate() const;
@@ -44,12 +46,12 @@ struct Seeds {
 };
 
 struct PropagateParams {
-  float rate = 0.5f;         // decay base, in (0, 1]
-  float floor = 0.0f;        // lower bound of the decay table, finite, >= 0
+  float rate = 0.5f;                 // decay base, in (0, 1]
+  float floor = 0.0f;                // lower bound of the decay table, finite, >= 0
   std::int32_t radius_cap = 4;       // >= 0
   std::int32_t iter_cap_layers = 8;  // >= 0
   float node_budget = std::numeric_limits<float>::infinity();  // > 0, not NaN
-  float eps = 1e-8f;         // finite, > 0
+  float eps = 1e-8f;                                           // finite, > 0
   void validate() const;
   bool operator==(const PropagateParams&) const = default;
 };
@@ -106,8 +108,8 @@ PropagateResult propagate_device(Device& device, const ProgramCache& cache, cons
                                  const Seeds& s, const PropagateParams& p);
 
 // Many graphs, each with its own seeds, sharing the params. graphs.size() == seeds.size().
-PropagateBatchResult propagate_batch_cpu(std::span<const Graph> graphs, std::span<const Seeds> seeds,
-                                         const PropagateParams& p);
+PropagateBatchResult propagate_batch_cpu(std::span<const Graph> graphs,
+                                         std::span<const Seeds> seeds, const PropagateParams& p);
 // Runs the whole batch in one set of launches per layer (graphs concatenated).
 // Device time of the last call is reported through `timing` when given.
 struct DeviceTiming {
@@ -161,7 +163,7 @@ struct PropagateConfig {
 
 struct PropagateDispatch {
   PropagateBatchResult result;
-  std::string backend;  // "opencl" or "cpu": the path whose result this is
+  std::string backend;          // "opencl" or "cpu": the path whose result this is
   std::string fallback_reason;  // empty when the configured path ran; else why the CPU ran
   bool parity_checked = false;
   std::optional<PropagateDifference> parity_difference;  // set when strict parity failed

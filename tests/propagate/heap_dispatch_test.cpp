@@ -29,13 +29,15 @@ Graph layered_dag(std::uint64_t seed, int width, int depth, int fan) {
         const int target = (layer + 1) * width +
                            static_cast<int>((static_cast<double>(r) + 1.0) * 0.5 * width) % width;
         g.indices.push_back(fan == 1 ? (layer + 1) * width + (u % width) : target);
-        g.weights.push_back(0.2f + 0.4f * (random_element(seed, k++, Distribution::uniform) + 1.0f));
+        g.weights.push_back(0.2f +
+                            0.4f * (random_element(seed, k++, Distribution::uniform) + 1.0f));
         g.rel_mult.push_back(0.75f + 0.25f * random_element(seed, k++, Distribution::uniform));
         g.rel_code.push_back(f);
       }
     }
     g.indptr.push_back(static_cast<std::int32_t>(g.indices.size()));
-    g.key_rank.push_back(static_cast<std::int32_t>(random_element(seed, k++, Distribution::uniform) * 8));
+    g.key_rank.push_back(
+        static_cast<std::int32_t>(random_element(seed, k++, Distribution::uniform) * 8));
   }
   return g;
 }
@@ -59,7 +61,8 @@ TEST(PropagateHeap, AgreesByToleranceOnSingleLayerDags) {
     for (std::size_t j = 0; j < layered.d_vals.size(); ++j) {
       // Different summation order only: a few ulps per layer and fan-in.
       const float a = layered.d_vals[j], b = heap.d_vals[j];
-      EXPECT_LE(std::fabs(a - b), 1e-5f * std::fabs(a)) << "seed " << seed << " node " << layered.d_nodes[j];
+      EXPECT_LE(std::fabs(a - b), 1e-5f * std::fabs(a))
+          << "seed " << seed << " node " << layered.d_nodes[j];
     }
   }
 }
@@ -97,7 +100,9 @@ TEST(PropagateHeap, PopsEveryEntryInPriorityOrder) {
 std::vector<Graph> some_graphs() {
   return {generate_rmat(200, 800, 1), generate_uniform(50, 200, 2), generate_rmat(1, 0, 3)};
 }
-std::vector<Seeds> some_seeds() { return {{{0, 5}, {1, 2}}, {{3}, {-1}}, {{0}, {1}}}; }
+std::vector<Seeds> some_seeds() {
+  return {{{0, 5}, {1, 2}}, {{3}, {-1}}, {{0}, {1}}};
+}
 
 TEST(PropagateDispatch, OffByDefaultAndCountsWhyTheCpuRan) {
   const auto graphs = some_graphs();
@@ -110,7 +115,8 @@ TEST(PropagateDispatch, OffByDefaultAndCountsWhyTheCpuRan) {
   EXPECT_EQ(r.result, want);
   PropagateDispatcher cpu({true, PropagateBackend::cpu, false}, nullptr, ProgramCache::disabled());
   EXPECT_EQ(cpu.run(graphs, seeds, {}).fallback_reason, "backend_cpu");
-  PropagateDispatcher none({true, PropagateBackend::opencl, true}, nullptr, ProgramCache::disabled());
+  PropagateDispatcher none({true, PropagateBackend::opencl, true}, nullptr,
+                           ProgramCache::disabled());
   r = none.run(graphs, seeds, {});
   r = none.run(graphs, seeds, {});
   EXPECT_EQ(r.fallback_reason, "device_unavailable");
@@ -125,7 +131,8 @@ TEST(PropagateDispatch, StrictParityRunsBothOnTheDevice) {
   Device dev = Device::open();
   const auto graphs = some_graphs();
   const auto seeds = some_seeds();
-  PropagateDispatcher d({true, PropagateBackend::opencl, true}, &dev, ProgramCache::from_environment());
+  PropagateDispatcher d({true, PropagateBackend::opencl, true}, &dev,
+                        ProgramCache::from_environment());
   const auto r = d.run(graphs, seeds, {});
   EXPECT_EQ(r.backend, "opencl");
   EXPECT_TRUE(r.fallback_reason.empty());

@@ -7,16 +7,18 @@
 #include <fstream>
 #include <sstream>
 
-#include "cli/command.hpp"
 #include "clgauge/error.hpp"
 #include "clgauge/propagate.hpp"
+#include "cli/command.hpp"
 
 namespace clgauge {
 namespace {
 
 const std::string kData = std::string(CLGAUGE_TEST_DATA_DIR) + "/propagate/";
 
-Graph chain() { return read_graph_file(kData + "chain.json"); }
+Graph chain() {
+  return read_graph_file(kData + "chain.json");
+}
 
 // Expects Error(bad_input) whose message contains `needle`.
 template <class F>
@@ -78,7 +80,8 @@ TEST(PropagateInput, SeedAndParamValidation) {
   expect_bad(seeds({{0, 3}, {1, 1}}), "seed_nodes[1]: 3 out of range");
   expect_bad(seeds({{-1}, {1}}), "seed_nodes[0]");
   expect_bad(seeds({{0, 1}, {1}}), "seed_weights: length 1, expected 2");
-  expect_bad(seeds({{0, 1}, {1, std::numeric_limits<float>::infinity()}}), "seed_weights[1]: non-finite");
+  expect_bad(seeds({{0, 1}, {1, std::numeric_limits<float>::infinity()}}),
+             "seed_weights[1]: non-finite");
   auto params = [&](PropagateParams p) {
     return [&g, p] { (void)propagate_cpu_layered(g, {{0}, {1}}, p); };
   };
@@ -111,14 +114,16 @@ TEST(PropagateInput, EveryPathRejectsBeforeRunning) {
   const std::vector<Seeds> seeds{{{0}, {1}}, {{0}, {1}}};
   expect_bad([&] { (void)propagate_batch_cpu(graphs, seeds, {}); }, "graph 1: indices[0]");
   expect_bad([&] { (void)propagate_cpu_heap(bad_graph, seeds[0], {}); }, "indices[0]");
-  expect_bad([&] { (void)propagate_batch_cpu(graphs, std::span(seeds).first(1), {}); }, "seeds: 1 seed sets for 2 graphs");
+  expect_bad([&] { (void)propagate_batch_cpu(graphs, std::span(seeds).first(1), {}); },
+             "seeds: 1 seed sets for 2 graphs");
   // The dispatcher and the device path reject it too, before touching the device.
   PropagateDispatcher d({true, PropagateBackend::opencl, true}, nullptr, ProgramCache::disabled());
   expect_bad([&] { (void)d.run(graphs, seeds, {}); }, "graph 1: indices[0]");
   if (!list_devices().empty()) {
     Device dev = Device::open();
-    expect_bad([&] { (void)propagate_batch_device(dev, ProgramCache::disabled(), graphs, seeds, {}); },
-               "graph 1: indices[0]");
+    expect_bad(
+        [&] { (void)propagate_batch_device(dev, ProgramCache::disabled(), graphs, seeds, {}); },
+        "graph 1: indices[0]");
   }
 }
 
@@ -126,8 +131,8 @@ class TempDir : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() /
-           ("clgauge-prop-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+           ("clgauge-prop-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+            "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::create_directories(dir_);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
@@ -168,11 +173,16 @@ TEST_F(PropagateFiles, TruncatedForeignAndCorruptFilesAreRejected) {
   expect_bad([&] { (void)read_graph_file(path("v2.bin")); }, "unsupported version 2");
   write("extra.bin", bytes + "x");
   expect_bad([&] { (void)read_graph_file(path("extra.bin")); }, "trailing bytes");
-  write("bad.json", R"({"indptr": [0, 1], "indices": [0], "weights": [1], "rel_code": [0], "rel_mult": [1]})");
+  write("bad.json",
+        R"({"indptr": [0, 1], "indices": [0], "weights": [1], "rel_code": [0], "rel_mult": [1]})");
   expect_bad([&] { (void)read_graph_file(path("bad.json")); }, "key_rank: missing");
-  write("bad2.json", R"({"indptr": [0, 1.5], "indices": [0], "weights": [1], "rel_code": [0], "rel_mult": [1], "key_rank": [0]})");
+  write(
+      "bad2.json",
+      R"({"indptr": [0, 1.5], "indices": [0], "weights": [1], "rel_code": [0], "rel_mult": [1], "key_rank": [0]})");
   expect_bad([&] { (void)read_graph_file(path("bad2.json")); }, "indptr[1]: not an int32");
-  write("bad3.json", R"({"indptr": [0, 1], "indices": [0], "weights": [1e39], "rel_code": [0], "rel_mult": [1], "key_rank": [0]})");
+  write(
+      "bad3.json",
+      R"({"indptr": [0, 1], "indices": [0], "weights": [1e39], "rel_code": [0], "rel_mult": [1], "key_rank": [0]})");
   expect_bad([&] { (void)read_graph_file(path("bad3.json")); }, "weights[0]: non-finite");
   write("broken.json", "{\"indptr\": [0,");
   expect_bad([&] { (void)read_graph_file(path("broken.json")); }, "not valid JSON");
@@ -213,8 +223,8 @@ CliRun cli(std::vector<std::string> args) {
 using PropagateCli = TempDir;
 
 TEST_F(PropagateCli, RunsAndPrintsJson) {
-  const auto r = cli({"propagate", "--graph", kData + "chain.json", "--seeds-file", kData + "seeds.json",
-                      "--rate", "0.5", "--backend", "cpu", "--json"});
+  const auto r = cli({"propagate", "--graph", kData + "chain.json", "--seeds-file",
+                      kData + "seeds.json", "--rate", "0.5", "--backend", "cpu", "--json"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find(R"("d_nodes":[0,1,2],"d_vals":[1,0.5,0.125])"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find(R"("backend":"cpu")"), std::string::npos) << r.out;
@@ -253,25 +263,37 @@ TEST_F(PropagateCli, GeneratesDeterministically) {
 TEST_F(PropagateCli, BadInputIsOneLineAndExitTwo) {
   const std::string g = kData + "chain.json";
   write("trunc.bin", graph_to_binary(chain()).substr(0, 50));
-  write("bad_indptr.json", R"({"indptr": [0, 2, 1, 2], "indices": [1, 2], "weights": [1, 1], "rel_code": [0, 0], "rel_mult": [1, 1], "key_rank": [0, 1, 2]})");
+  write(
+      "bad_indptr.json",
+      R"({"indptr": [0, 2, 1, 2], "indices": [1, 2], "weights": [1, 1], "rel_code": [0, 0], "rel_mult": [1, 1], "key_rank": [0, 1, 2]})");
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
-      {{"--graph", g, "--seed-nodes", "0,7", "--seed-weights", "1,1"}, "seed_nodes[1]: 7 out of range"},
+      {{"--graph", g, "--seed-nodes", "0,7", "--seed-weights", "1,1"},
+       "seed_nodes[1]: 7 out of range"},
       {{"--graph", g, "--seed-nodes", "0,x", "--seed-weights", "1,1"}, "seed_nodes[1]: 'x'"},
       {{"--graph", g, "--seed-nodes", "0", "--seed-weights", "nan"}, "seed_weights[0]: non-finite"},
-      {{"--graph", g, "--seed-nodes", "0,1", "--seed-weights", "1"}, "seed_weights: length 1, expected 2"},
-      {{"--graph", g, "--seed-nodes", "0", "--seed-weights", "1", "--rate", "0"}, "rate: 0 outside (0, 1]"},
+      {{"--graph", g, "--seed-nodes", "0,1", "--seed-weights", "1"},
+       "seed_weights: length 1, expected 2"},
+      {{"--graph", g, "--seed-nodes", "0", "--seed-weights", "1", "--rate", "0"},
+       "rate: 0 outside (0, 1]"},
       {{"--graph", g, "--seed-nodes", "0", "--seed-weights", "1", "--rate", "1.01"}, "rate"},
-      {{"--graph", g, "--seed-nodes", "0", "--seed-weights", "1", "--radius-cap", "-1"}, "radius_cap: -1"},
-      {{"--graph", g, "--seed-nodes", "0", "--seed-weights", "1", "--iter-cap-layers", "-3"}, "iter_cap_layers: -3"},
+      {{"--graph", g, "--seed-nodes", "0", "--seed-weights", "1", "--radius-cap", "-1"},
+       "radius_cap: -1"},
+      {{"--graph", g, "--seed-nodes", "0", "--seed-weights", "1", "--iter-cap-layers", "-3"},
+       "iter_cap_layers: -3"},
       {{"--graph", g, "--seed-nodes", "0", "--seed-weights", "1", "--eps", "-1"}, "eps"},
-      {{"--graph", g, "--seed-nodes", "0", "--seed-weights", "1", "--backend", "gpu"}, "--backend: unknown 'gpu'"},
-      {{"--graph", g, "--seed-nodes", "0", "--seed-weights", "1", "--backend", "heap", "--strict-parity"}, "--strict-parity"},
+      {{"--graph", g, "--seed-nodes", "0", "--seed-weights", "1", "--backend", "gpu"},
+       "--backend: unknown 'gpu'"},
+      {{"--graph", g, "--seed-nodes", "0", "--seed-weights", "1", "--backend", "heap",
+        "--strict-parity"},
+       "--strict-parity"},
       {{"--graph", path("trunc.bin"), "--seed-nodes", "0", "--seed-weights", "1"}, "truncated"},
-      {{"--graph", path("bad_indptr.json"), "--seed-nodes", "0", "--seed-weights", "1"}, "indptr[2]: not monotone"},
+      {{"--graph", path("bad_indptr.json"), "--seed-nodes", "0", "--seed-weights", "1"},
+       "indptr[2]: not monotone"},
       {{"--graph", g, "--seeds-file", kData + "seeds.json", "--seed-nodes", "0"}, "--seeds-file"},
       {{"--seed-nodes", "0", "--seed-weights", "1"}, "--graph: required"},
       {{"--generate", "rmat", "--nodes", "10", "--edges", "5"}, "--out: required"},
-      {{"--generate", "ring", "--nodes", "10", "--edges", "5", "--out", path("x")}, "--generate: unknown"},
+      {{"--generate", "ring", "--nodes", "10", "--edges", "5", "--out", path("x")},
+       "--generate: unknown"},
       {{"--generate", "rmat", "--nodes", "0", "--edges", "5", "--out", path("x")}, "--nodes: 0"},
   };
   for (const auto& [args, needle] : cases) {

@@ -19,7 +19,9 @@ std::optional<Device>& shared_device() {
   return device;
 }
 
-ProgramCache test_cache() { return ProgramCache::from_environment(); }
+ProgramCache test_cache() {
+  return ProgramCache::from_environment();
+}
 
 // A seeded random case: graph kind, size, seeds and some edge values chosen to hit
 // the corners (negative weights, parallel edges, self loops, denormal inputs).
@@ -35,11 +37,20 @@ Graph random_graph(std::uint64_t seed) {
   // Ties in key_rank, tiny and denormal weights, a few exact cancellations.
   for (std::size_t j = 0; j < g.weights.size(); ++j) {
     switch (pick(seed, 100 + j, 23)) {
-      case 0: g.weights[j] = 1e-39f; break;  // denormal input, read as 0
-      case 1: g.weights[j] = 3e-20f; break;  // products fall below FLT_MIN
-      case 2: g.weights[j] = -g.weights[j > 0 ? j - 1 : 0]; break;
-      case 3: g.rel_mult[j] = 0.0f; break;
-      default: break;
+      case 0:
+        g.weights[j] = 1e-39f;
+        break;  // denormal input, read as 0
+      case 1:
+        g.weights[j] = 3e-20f;
+        break;  // products fall below FLT_MIN
+      case 2:
+        g.weights[j] = -g.weights[j > 0 ? j - 1 : 0];
+        break;
+      case 3:
+        g.rel_mult[j] = 0.0f;
+        break;
+      default:
+        break;
     }
   }
   if (pick(seed, 3, 3) == 0) {
@@ -123,8 +134,11 @@ TEST(PropagateParity, BatchesMatchBitForBit) {
 TEST(PropagateParity, LargerGraphsSpanManyWorkGroups) {
   auto& dev = shared_device();
   if (!dev) GTEST_SKIP() << "no OpenCL device";
+  // 300,000 edges: the host builds this in-CSR with the radix path (>= 2^18 edges).
   std::vector<Graph> graphs{generate_rmat(20000, 120000, 5), generate_uniform(3000, 9000, 6),
-                            generate_rmat(7, 30, 7), generate_rmat(5000, 40000, 8, {0.4, 0.3, 0.2})};
+                            generate_rmat(7, 30, 7), generate_rmat(5000, 40000, 8, {0.4, 0.3, 0.2}),
+                            generate_rmat(30000, 300000, 9)};
+  for (auto& k : graphs[4].key_rank) k %= 50;  // many key_rank ties
   std::vector<Seeds> seeds;
   for (std::size_t i = 0; i < graphs.size(); ++i) {
     seeds.push_back(random_seeds(xxh3_64("large/" + std::to_string(i)), graphs[i].nodes()));
@@ -149,14 +163,15 @@ TEST(PropagateParity, PreparedBatchRunsManySeedSets) {
   auto& dev = shared_device();
   if (!dev) GTEST_SKIP() << "no OpenCL device";
   std::vector<Graph> graphs;
-  for (std::uint64_t i = 0; i < 30; ++i) graphs.push_back(random_graph(xxh3_64("prepared/" + std::to_string(i))));
+  for (std::uint64_t i = 0; i < 30; ++i)
+    graphs.push_back(random_graph(xxh3_64("prepared/" + std::to_string(i))));
   PropagateDeviceBatch batch(*dev, test_cache(), graphs);
   ASSERT_EQ(batch.graphs(), graphs.size());
   for (std::uint64_t turn = 0; turn < 6; ++turn) {
     std::vector<Seeds> seeds;
     for (std::size_t i = 0; i < graphs.size(); ++i) {
-      seeds.push_back(random_seeds(xxh3_64("turn/" + std::to_string(turn) + "/" + std::to_string(i)),
-                                   graphs[i].nodes()));
+      seeds.push_back(random_seeds(
+          xxh3_64("turn/" + std::to_string(turn) + "/" + std::to_string(i)), graphs[i].nodes()));
     }
     const PropagateParams p = random_params(xxh3_64("turn/" + std::to_string(turn)));
     const auto want = propagate_batch_cpu(graphs, seeds, p);

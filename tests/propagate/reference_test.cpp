@@ -11,7 +11,9 @@
 namespace clgauge {
 
 // Readable gtest failure messages.
-void PrintTo(const PropagateResult& r, std::ostream* os) { *os << to_json(r); }
+void PrintTo(const PropagateResult& r, std::ostream* os) {
+  *os << to_json(r);
+}
 
 namespace {
 
@@ -173,7 +175,8 @@ TEST(PropagateReference, ThreeMultipliesInOrder) {
   Graph g = edges(2, {{0, 1, 1.0f / 3.0f}});
   g.rel_mult[0] = 3.0f;
   const float c2 = ((3.0f * (1.0f / 3.0f)) * 3.0f) * 1.0f;
-  expect_result(g, {{0}, {3.0f}}, params(1.0f), {0, 1}, {3.0f, c2}, metrics(2, 1, 1, 0, 0, 0, 3.0f));
+  expect_result(g, {{0}, {3.0f}}, params(1.0f), {0, 1}, {3.0f, c2},
+                metrics(2, 1, 1, 0, 0, 0, 3.0f));
 }
 
 TEST(PropagateReference, NoSeedsAndEmptyGraph) {
