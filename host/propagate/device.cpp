@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <thread>
 
 #include <boost/compute/buffer.hpp>
 #include <boost/compute/exception/opencl_error.hpp>
@@ -30,9 +31,9 @@ namespace propagate_detail {
 namespace {
 
 constexpr int kWorkGroup = 128;
-constexpr int kChunk = 8;     // nodes per work-item
+constexpr int kChunk = 8;                         // nodes per work-item
 constexpr std::int32_t kRadixMinEdges = 1 << 18;  // see in_edges_by_radix
-constexpr int kCounters = 5;  // slots per graph, see propagate.cl
+constexpr int kCounters = 5;                      // slots per graph, see propagate.cl
 enum Slot {
   budget_hits = 0,
   expanded_edges = 1,
@@ -137,6 +138,42 @@ static void in_edges_by_radix(const Graph& g, std::int32_t go, std::size_t eo, P
   }
 }
 
+// Packs graph gi into its node range [no, no + n) and edge range [eo, eo + E) of the
+// batch arrays. Every in-list comes out in ascending (key_rank[u], u, e): sources are
+// visited in (key_rank, u) order and their edges in CSR order, then placed by target
+// stably.
+static void pack_one(const Graph& g, std::int32_t gi, std::int32_t no, std::int32_t eo,
+                     PackedGraphs& b) {
+  const auto gn = static_cast<std::size_t>(g.nodes());
+  const auto nn = static_cast<std::size_t>(no), ee = static_cast<std::size_t>(eo);
+  for (std::size_t u = 0; u < gn; ++u) {
+    b.graph_of[nn + u] = gi;
+    b.o_ptr[nn + u] = g.indptr[u] + eo;
+  }
+  for (std::size_t j = 0; j < g.indices.size(); ++j) b.o_dst[ee + j] = g.indices[j] + no;
+  // In-degree prefix sums, local to the graph: t_ptr[no + v] = eo + in-edges before v.
+  std::vector<std::int32_t> cursor(gn + 1, 0);
+  for (const auto v : g.indices) ++cursor[static_cast<std::size_t>(v) + 1];
+  for (std::size_t v = 0; v < gn; ++v) cursor[v + 1] += cursor[v];
+  for (std::size_t v = 0; v < gn; ++v) b.t_ptr[nn + v] = eo + cursor[v];
+  if (g.edges() >= kRadixMinEdges) {
+    in_edges_by_radix(g, no, ee, b);
+    return;
+  }
+  // Small graphs: a direct scatter stays in cache.
+  for (const auto u : key_rank_order(g.key_rank)) {
+    const auto uu = static_cast<std::size_t>(u);
+    for (auto j = static_cast<std::size_t>(g.indptr[uu]);
+         j < static_cast<std::size_t>(g.indptr[uu + 1]); ++j) {
+      const auto pos =
+          ee + static_cast<std::size_t>(cursor[static_cast<std::size_t>(g.indices[j])]++);
+      b.t_src[pos] = no + u;
+      b.t_w[pos] = flush(g.weights[j]);
+      b.t_rm[pos] = flush(g.rel_mult[j]);
+    }
+  }
+}
+
 PackedGraphs pack_graphs(std::span<const Graph> graphs) {
   std::int64_t total_n = 0, total_e = 0;
   for (const auto& g : graphs) {
@@ -157,55 +194,41 @@ PackedGraphs pack_graphs(std::span<const Graph> graphs) {
   b.graph_of.resize(n);
   b.o_ptr.resize(n + 1);
   b.o_dst.resize(e);
-  b.t_ptr.assign(n + 1, 0);
+  b.t_ptr.resize(n + 1);
   b.t_src.resize(e);
   b.t_w.resize(e);
   b.t_rm.resize(e);
   b.node_offset.resize(graphs.size() + 1, 0);
-
-  std::int32_t no = 0, eo = 0;
+  std::vector<std::int32_t> edge_offset(graphs.size() + 1, 0);
   for (std::size_t gi = 0; gi < graphs.size(); ++gi) {
-    const Graph& g = graphs[gi];
-    const auto gn = static_cast<std::size_t>(g.nodes());
-    b.node_offset[gi] = no;
-    for (std::size_t u = 0; u < gn; ++u) {
-      b.graph_of[no + u] = static_cast<std::int32_t>(gi);
-      b.o_ptr[no + u] = g.indptr[u] + eo;
-    }
-    for (std::size_t j = 0; j < g.indices.size(); ++j) b.o_dst[eo + j] = g.indices[j] + no;
-    for (const auto v : g.indices) ++b.t_ptr[static_cast<std::size_t>(no + v) + 1];
-    no += g.nodes();
-    eo += g.edges();
+    b.node_offset[gi + 1] = b.node_offset[gi] + graphs[gi].nodes();
+    edge_offset[gi + 1] = edge_offset[gi] + graphs[gi].edges();
   }
-  b.o_ptr[n] = eo;
-  b.node_offset[graphs.size()] = no;
-  for (std::size_t v = 0; v < n; ++v) b.t_ptr[v + 1] += b.t_ptr[v];
+  b.o_ptr[n] = b.e;
+  b.t_ptr[n] = b.e;
 
-  // Every in-list must come out in ascending (key_rank[u], u, e): visit sources in
-  // (key_rank, u) order and edges in CSR order, then place edges by target stably.
-  std::vector<std::int32_t> cursor(b.t_ptr.begin(), b.t_ptr.end() - 1);
-  std::int32_t eo_g = 0;
-  for (std::size_t gi = 0; gi < graphs.size(); ++gi) {
-    const Graph& g = graphs[gi];
-    const std::int32_t go = b.node_offset[gi];
-    if (g.edges() >= kRadixMinEdges) {
-      in_edges_by_radix(g, go, static_cast<std::size_t>(eo_g), b);
-    } else {
-      // Small graphs: a direct scatter stays in cache.
-      for (const auto u : key_rank_order(g.key_rank)) {
-        const auto uu = static_cast<std::size_t>(u);
-        for (auto j = static_cast<std::size_t>(g.indptr[uu]);
-             j < static_cast<std::size_t>(g.indptr[uu + 1]); ++j) {
-          const auto pos =
-              static_cast<std::size_t>(cursor[static_cast<std::size_t>(go + g.indices[j])]++);
-          b.t_src[pos] = go + u;
-          b.t_w[pos] = flush(g.weights[j]);
-          b.t_rm[pos] = flush(g.rel_mult[j]);
-        }
-      }
-    }
-    eo_g += g.edges();
+  // Graphs occupy disjoint node and edge ranges, so they pack independently: split the
+  // batch into contiguous runs of about equal edge counts, one host thread each.
+  const std::size_t threads =
+      total_e < (1 << 16) ? 1 : std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 4);
+  std::vector<std::size_t> cut{0};
+  for (std::size_t t = 1; t < threads; ++t) {
+    const auto want = static_cast<std::int64_t>(total_e) * static_cast<std::int64_t>(t) /
+                      static_cast<std::int64_t>(threads);
+    const auto it = std::lower_bound(edge_offset.begin(), edge_offset.end() - 1, want);
+    cut.push_back(std::max(cut.back(), static_cast<std::size_t>(it - edge_offset.begin())));
   }
+  cut.push_back(graphs.size());
+  auto pack_range = [&](std::size_t first, std::size_t last) {
+    for (std::size_t gi = first; gi < last; ++gi) {
+      pack_one(graphs[gi], static_cast<std::int32_t>(gi), b.node_offset[gi], edge_offset[gi], b);
+    }
+  };
+  std::vector<std::thread> pool;
+  for (std::size_t t = 1; t + 1 < cut.size(); ++t)
+    pool.emplace_back(pack_range, cut[t], cut[t + 1]);
+  pack_range(cut[0], cut[1]);
+  for (auto& th : pool) th.join();
   return b;
 }
 
