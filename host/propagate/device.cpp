@@ -1,6 +1,7 @@
-// The OpenCL path: a batch of graphs concatenated into one node and edge range, two
-// launches per layer for the whole batch (kernels_cl/propagate.cl says what each
-// work-item computes). The host builds the in-CSR in canonical (key_rank, u, e) order.
+// The OpenCL path: a batch of graphs concatenated into one node and edge range, one
+// launch per layer for the whole batch (plus one for the seeds' frontier step;
+// kernels_cl/propagate.cl says what each work-item computes). The host builds the
+// in-CSR in canonical (key_rank, u, e) order.
 
 #include <algorithm>
 #include <bit>
@@ -22,8 +23,6 @@
 namespace bc = boost::compute;
 
 namespace clgauge {
-
-using propagate_detail::flush;
 
 using namespace propagate_detail;
 
