@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <numeric>
 #include <thread>
 
@@ -104,15 +105,16 @@ void validate_batch(std::span<const Graph> graphs, std::span<const Seeds> seeds,
 
 // Large graphs: a random scatter into E-sized arrays misses the cache on every edge.
 // Instead, list the edges in canonical source order, then sort them by target with a
-// stable LSD radix sort (11-bit digits, so each pass writes to at most 2048 sequential
-// streams). The in-edges of graph g occupy [eo, eo + E) of the batch's in-CSR.
+// stable LSD radix sort (digits of at most 11 bits, so each pass writes to at most 2048
+// sequential streams). The in-edges of graph g occupy [eo, eo + E) of the batch's in-CSR.
 static void in_edges_by_radix(const Graph& g, std::int32_t go, std::size_t eo, PackedGraphs& b) {
   struct InEdge {
     std::int32_t v, src;
     float w, rm;
   };
   const auto e = static_cast<std::size_t>(g.edges());
-  std::vector<InEdge> a(e), tmp(e);
+  // Default-initialised (not zeroed): every slot is written before it is read.
+  std::unique_ptr<InEdge[]> a(new InEdge[e]), tmp(new InEdge[e]);
   std::size_t k = 0;
   for (const auto u : key_rank_order(g.key_rank)) {
     const auto uu = static_cast<std::size_t>(u);
@@ -121,13 +123,21 @@ static void in_edges_by_radix(const Graph& g, std::int32_t go, std::size_t eo, P
       a[k++] = {g.indices[j], u, flush(g.weights[j]), flush(g.rel_mult[j])};
     }
   }
+  // As few passes as 11-bit digits need, with the bits spread evenly over them (fewer
+  // buckets per pass, fewer pages written at once).
   const int bits = std::bit_width(static_cast<std::uint32_t>(std::max(g.nodes() - 1, 0)));
-  std::vector<std::size_t> count(2049);
-  for (int shift = 0; shift < bits; shift += 11) {
+  const int passes = (bits + 10) / 11;
+  const int digit = passes > 0 ? (bits + passes - 1) / passes : 0;
+  const std::uint32_t mask = (1u << digit) - 1;
+  std::vector<std::size_t> count((std::size_t{1} << digit) + 1);
+  for (int pass = 0; pass < passes; ++pass) {
+    const int shift = pass * digit;
     std::fill(count.begin(), count.end(), 0);
-    for (const auto& x : a) ++count[((static_cast<std::uint32_t>(x.v) >> shift) & 2047u) + 1];
+    for (std::size_t i = 0; i < e; ++i)
+      ++count[((static_cast<std::uint32_t>(a[i].v) >> shift) & mask) + 1];
     for (std::size_t i = 1; i < count.size(); ++i) count[i] += count[i - 1];
-    for (const auto& x : a) tmp[count[(static_cast<std::uint32_t>(x.v) >> shift) & 2047u]++] = x;
+    for (std::size_t i = 0; i < e; ++i)
+      tmp[count[(static_cast<std::uint32_t>(a[i].v) >> shift) & mask]++] = a[i];
     a.swap(tmp);
   }
   for (std::size_t i = 0; i < e; ++i) {
