@@ -33,6 +33,7 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   add(&add_devices_command);
   add(&add_gemm_command);
   add(&add_plan_command);
+  add(&add_propagate_command);
 
   try {
     app.parse(argc, argv);

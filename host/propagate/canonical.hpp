@@ -1,0 +1,50 @@
+#pragma once
+// Pieces of the canonical semantics shared by every propagation path (DESIGN.md,
+// "Layered propagation"). Built with -ffp-contract=off like the rest of the library.
+
+#include <cfloat>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "clgauge/propagate.hpp"
+
+namespace clgauge::propagate_detail {
+
+// Any float with magnitude below FLT_MIN becomes +0.0f (-0.0f too), so devices that
+// flush denormals and devices that keep them agree. Inputs are read through it as
+// well: a device without denormal support would read a denormal weight as zero.
+inline float flush(float x) {
+  return std::fabs(x) < FLT_MIN ? 0.0f : x;
+}
+
+// c2 = ((c * w) * rel_mult) * decay, three rounded multiplies in that order.
+inline float contribution(float c, float w, float rel_mult, float decay) {
+  const float t1 = flush(c * flush(w));
+  const float t2 = flush(t1 * flush(rel_mult));
+  return flush(t2 * decay);
+}
+
+// c0 per seed node: float sum of its seed weights in input order, from 0.0f.
+// Returns the distinct seed nodes in first-appearance order; c0 is dense (n).
+std::vector<std::int32_t> seed_layer(const Seeds& s, std::int32_t n, std::vector<float>& c0);
+
+// Nodes with |acc| >= eps, ascending.
+PropagateResult collect_output(const std::vector<float>& acc, float eps, PropagateMetrics m);
+
+// decay[d] = max(float(pow(double(rate), d)), floor), flushed; 1.0f for d <= 0. Computed
+// on the host in double; every path (and every kernel, through its arguments) reads it.
+float decay_value(const PropagateParams& p, std::int64_t d);
+
+// Depth at which contributions stop being allowed (the smaller cap); decay entries
+// beyond it are never read.
+inline std::int32_t contribution_depth_limit(const PropagateParams& p) {
+  return p.radius_cap < p.iter_cap_layers ? p.radius_cap : p.iter_cap_layers;
+}
+
+}  // namespace clgauge::propagate_detail
+
+namespace clgauge::propagate_detail {
+// Stage totals: counters summed, iters and max_delta_local as maxima.
+PropagateMetrics batch_totals(const std::vector<PropagateResult>& results);
+}  // namespace clgauge::propagate_detail

@@ -1,0 +1,216 @@
+// Layered graph propagation (the T1 stage), bit-identical to the CPU reference
+// (DESIGN.md, "Layered propagation"; host/propagate/cpu_layered.cpp).
+//
+// Parameters (-D, with defaults):
+//   PROP_WG     work-group size of every kernel here (default 128); the host launches
+//               with exactly this local size (local scratch arrays are sized by it).
+//   PROP_CHUNK  contiguous nodes per work-item (default 8); a group covers
+//               PROP_WG * PROP_CHUNK nodes.
+//
+// Data layout: a batch of graphs is concatenated into one node range [0, n) and one
+// edge range; graph_of[u] names the graph of node u (nodes of a graph are contiguous).
+//
+//   out-CSR (push side)     o_ptr[u] .. o_ptr[u+1]-1  ->  o_dst[j]  (global node ids)
+//   in-CSR  (pull side)     t_ptr[v] .. t_ptr[v+1]-1  ->  t_src[j], t_w[j], t_rm[j]
+//
+// The host builds the in-CSR so that the in-edges of every v are listed in ascending
+// (key_rank[u], u, e): the canonical summation order. t_w and t_rm are the edge's weight
+// and rel_mult, already flushed (|x| < FLT_MIN -> +0.0f) on the host, as the reference
+// reads them.
+//
+// Launches (PROP_CHUNK nodes per work-item; what follows is per node):
+//   prop_expand, once, for F_0 (node u with front[u] set): the frontier step below.
+//   prop_pull, once per layer d (node v): if touched[v], walks v's in-edges in
+//     canonical order and, for each expanding source u,
+//         t = flush(flush(flush(c_cur[u] * w) * rel_mult) * decay)      (3 multiplies)
+//     drops t if |t| < eps, else sum = flush(sum + t) starting from 0.0f. If anything
+//     arrived: c_next[v] = sum, acc[v] = flush(acc[v] + sum) (once), v joins F_{d+1}
+//     and takes the frontier step for layer d+1 right away. Each item's sum is
+//     sequential in that fixed order, so the bits do not depend on scheduling; no
+//     atomics touch floats.
+//   The frontier step (expand_node) for a node u of F_d: |acc[u]| >= node_budget counts
+//     a budget hit; otherwise u is expanding, its out-degree is added to the graph's
+//     "expanded edges" (the host turns them into radius/layer cap hits when depth d+1
+//     is capped) and, when depth d+1 allows contributions (`mark`), touched[v] = 1 is
+//     stored for each out-neighbour v (every writer stores the same value) so the next
+//     pull walks only nodes that can receive something. expanding/touched/c are double
+//     buffered between layers (read: layer d, written: layer d+1).
+// Per-graph counters (int, summed by the host into 64-bit metrics per layer) are summed
+// per item while its nodes stay in one graph, then reduced in local memory per run of
+// equal graph ids in the work-group and added with one atomic per run and counter.
+// max_delta_local travels as the int bits of |t| (non-negative floats order like their
+// bit patterns), combined with atomic_max.
+//
+// No fma, no pow, no relaxed math: the decay value of each layer comes from the host
+// table as an argument; built without -cl-fast-relaxed-math / -cl-mad-enable.
+
+#pragma OPENCL FP_CONTRACT OFF
+
+#ifndef PROP_WG
+#define PROP_WG 128
+#endif
+#ifndef PROP_CHUNK
+#define PROP_CHUNK 8
+#endif
+
+// Counter slots per graph.
+#define C_BUDGET_HITS 0
+#define C_EXPANDED_EDGES 1
+#define C_NEXT_FRONTIER 2
+#define C_PROPAGATIONS 3
+#define C_MAX_BITS 4
+#define C_COUNT 5
+
+inline float flush(float x) { return fabs(x) < FLT_MIN ? 0.0f : x; }
+
+// Adds one item's sums for graph g (g < 0: nothing) straight to the global counters.
+inline void add_counters(__global int* counters, int g, int a, int b, int c, int slot_a,
+                         int slot_b, int slot_c, int c_is_max) {
+  if (g < 0) return;
+  __global int* cg = counters + g * C_COUNT;
+  if (a != 0) atomic_add(cg + slot_a, a);
+  if (b != 0) atomic_add(cg + slot_b, b);
+  if (c != 0) {
+    if (c_is_max) {
+      atomic_max(cg + slot_c, c);
+    } else {
+      atomic_add(cg + slot_c, c);
+    }
+  }
+}
+
+// Reduces the items' final (a, b, c) over each run of equal graph ids g in the
+// work-group and adds each run's sums with one atomic per counter. Every item of the
+// group must call it. Runs of one graph may repeat (sums commute: still exact).
+inline void commit_counters(__local int* lg, __local int* la, __local int* lb, __local int* lc,
+                            int g, int a, int b, int c, int slot_a, int slot_b, int slot_c,
+                            int c_is_max, __global int* counters) {
+  const int lid = (int)get_local_id(0);
+  lg[lid] = g;
+  la[lid] = a;
+  lb[lid] = b;
+  lc[lid] = c;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  if (g >= 0 && (lid == 0 || lg[lid - 1] != g)) {
+    int sa = 0, sb = 0, sc = 0;
+    for (int j = lid; j < PROP_WG && lg[j] == g; ++j) {
+      sa += la[j];
+      sb += lb[j];
+      sc = c_is_max ? max(sc, lc[j]) : sc + lc[j];
+    }
+    add_counters(counters, g, sa, sb, sc, slot_a, slot_b, slot_c, c_is_max);
+  }
+}
+
+// Item i visits the contiguous nodes i * PROP_CHUNK + k, k = 0 .. PROP_CHUNK-1: ascending,
+// so graph ids never decrease along an item's walk, and an item rarely crosses a graph
+// boundary (strided visits were measured slower on batches of small graphs: nearly
+// every node then flushed its own counters with atomics).
+#define NODE_BASE() ((int)get_global_id(0) * PROP_CHUNK)
+
+// Budget check and push-side marking for a node u of the next frontier (shared by
+// prop_expand for F_0 and prop_pull for F_{d+1}).
+inline uchar expand_node(int u, float acc_u, float node_budget, int mark,
+                         __global const int* o_ptr, __global const int* o_dst,
+                         __global uchar* touched, int* hits, int* degrees) {
+  if (fabs(acc_u) >= node_budget) {
+    ++*hits;
+    return 0;
+  }
+  const int b = o_ptr[u], e = o_ptr[u + 1];
+  *degrees += e - b;
+  if (mark) {
+    for (int j = b; j < e; ++j) touched[o_dst[j]] = 1;
+  }
+  return 1;
+}
+
+__kernel __attribute__((reqd_work_group_size(PROP_WG, 1, 1))) void prop_expand(
+    const int n, __global const int* graph_of, __global const uchar* front,
+    __global const float* acc, __global const int* o_ptr, __global const int* o_dst,
+    __global uchar* expanding, __global uchar* touched, const float node_budget, const int mark,
+    __global int* counters) {
+  __local int lg[PROP_WG], la[PROP_WG], lb[PROP_WG], lc[PROP_WG];
+  int cur_g = -1, hits = 0, degrees = 0;
+  const int base = NODE_BASE();
+  for (int k = 0; k < PROP_CHUNK; ++k) {
+    const int u = base + k;
+    if (u >= n) break;
+    uchar ex = 0;
+    if (front[u]) {
+      const int g = graph_of[u];
+      if (g != cur_g) {
+        add_counters(counters, cur_g, hits, degrees, 0, C_BUDGET_HITS, C_EXPANDED_EDGES,
+                     C_EXPANDED_EDGES, 0);
+        cur_g = g;
+        hits = degrees = 0;
+      }
+      ex = expand_node(u, acc[u], node_budget, mark, o_ptr, o_dst, touched, &hits, &degrees);
+    }
+    expanding[u] = ex;
+  }
+  commit_counters(lg, la, lb, lc, cur_g, hits, degrees, 0, C_BUDGET_HITS, C_EXPANDED_EDGES,
+                  C_EXPANDED_EDGES, 0, counters);
+}
+
+__kernel __attribute__((reqd_work_group_size(PROP_WG, 1, 1))) void prop_pull(
+    const int n, __global const int* graph_of, __global const int* t_ptr,
+    __global const int* t_src, __global const float* t_w, __global const float* t_rm,
+    __global const uchar* expanding, __global const float* c_cur, __global uchar* touched,
+    __global float* c_next, __global float* acc, const float decay, const float eps,
+    const float node_budget, const int mark_next, __global const int* o_ptr,
+    __global const int* o_dst, __global uchar* expanding_next, __global uchar* touched_next,
+    __global int* counters) {
+  __local int lg[PROP_WG], la[PROP_WG], lb[PROP_WG], lc[PROP_WG];
+  int cur_g = -1, reached = 0, props = 0, max_bits = 0, hits = 0, degrees = 0;
+  const int base = NODE_BASE();
+  for (int k = 0; k < PROP_CHUNK; ++k) {
+    const int v = base + k;
+    if (v >= n) break;
+    uchar ex_next = 0;
+    if (touched[v]) {
+      touched[v] = 0;
+      const int g = graph_of[v];
+      if (g != cur_g) {
+        add_counters(counters, cur_g, reached, props, max_bits, C_NEXT_FRONTIER, C_PROPAGATIONS,
+                     C_MAX_BITS, 1);
+        add_counters(counters, cur_g, hits, degrees, 0, C_BUDGET_HITS, C_EXPANDED_EDGES,
+                     C_EXPANDED_EDGES, 0);
+        cur_g = g;
+        reached = props = max_bits = hits = degrees = 0;
+      }
+      float sum = 0.0f;
+      int got = 0;
+      const int e = t_ptr[v + 1];
+      for (int j = t_ptr[v]; j < e; ++j) {
+        const int u = t_src[j];
+        if (!expanding[u]) continue;
+        float t = flush(c_cur[u] * t_w[j]);
+        t = flush(t * t_rm[j]);
+        t = flush(t * decay);
+        const float a = fabs(t);
+        if (a < eps) continue;
+        got = 1;
+        ++props;
+        max_bits = max(max_bits, as_int(a));
+        sum = flush(sum + t);
+      }
+      if (got) {
+        ++reached;
+        c_next[v] = sum;
+        const float acc_v = flush(acc[v] + sum);
+        acc[v] = acc_v;
+        // v is in F_{d+1}: decide now whether it expands at layer d+1.
+        ex_next = expand_node(v, acc_v, node_budget, mark_next, o_ptr, o_dst, touched_next,
+                              &hits, &degrees);
+      }
+    }
+    expanding_next[v] = ex_next;
+  }
+  // Two commits: the next frontier's budget hits and edges share the group's scratch.
+  commit_counters(lg, la, lb, lc, cur_g, reached, props, max_bits, C_NEXT_FRONTIER,
+                  C_PROPAGATIONS, C_MAX_BITS, 1, counters);
+  barrier(CLK_LOCAL_MEM_FENCE);
+  commit_counters(lg, la, lb, lc, cur_g, hits, degrees, 0, C_BUDGET_HITS, C_EXPANDED_EDGES,
+                  C_EXPANDED_EDGES, 0, counters);
+}

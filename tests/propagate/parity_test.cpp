@@ -1,0 +1,196 @@
+// Bitwise device-vs-CPU parity over seeded random graphs and batch compositions.
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "clgauge/error.hpp"
+#include "clgauge/hash.hpp"
+#include "clgauge/propagate.hpp"
+#include "clgauge/random.hpp"
+
+namespace clgauge {
+namespace {
+
+std::optional<Device>& shared_device() {
+  static std::optional<Device> device;
+  if (!device && !list_devices().empty()) device = Device::open();
+  return device;
+}
+
+ProgramCache test_cache() {
+  return ProgramCache::from_environment();
+}
+
+// A seeded random case: graph kind, size, seeds and some edge values chosen to hit
+// the corners (negative weights, parallel edges, self loops, denormal inputs).
+std::uint32_t pick(std::uint64_t seed, std::uint64_t index, std::uint32_t bound) {
+  const float u = random_element(seed, index, Distribution::uniform);  // [-1, 1)
+  return static_cast<std::uint32_t>((static_cast<double>(u) + 1.0) * 0.5 * bound) % bound;
+}
+
+Graph random_graph(std::uint64_t seed) {
+  const std::int32_t n = 1 + static_cast<std::int32_t>(pick(seed, 0, 200));
+  const std::int64_t e = pick(seed, 1, static_cast<std::uint32_t>(4 * n + 1));
+  Graph g = pick(seed, 2, 2) ? generate_rmat(n, e, seed) : generate_uniform(n, e, seed);
+  // Ties in key_rank, tiny and denormal weights, a few exact cancellations.
+  for (std::size_t j = 0; j < g.weights.size(); ++j) {
+    switch (pick(seed, 100 + j, 23)) {
+      case 0:
+        g.weights[j] = 1e-39f;
+        break;  // denormal input, read as 0
+      case 1:
+        g.weights[j] = 3e-20f;
+        break;  // products fall below FLT_MIN
+      case 2:
+        g.weights[j] = -g.weights[j > 0 ? j - 1 : 0];
+        break;
+      case 3:
+        g.rel_mult[j] = 0.0f;
+        break;
+      default:
+        break;
+    }
+  }
+  if (pick(seed, 3, 3) == 0) {
+    for (auto& k : g.key_rank) k %= 3;
+  }
+  return g;
+}
+
+Seeds random_seeds(std::uint64_t seed, std::int32_t n) {
+  Seeds s;
+  const auto k = 1 + pick(seed, 50, 6);
+  for (std::uint32_t i = 0; i < k; ++i) {
+    s.nodes.push_back(static_cast<std::int32_t>(pick(seed, 60 + i, static_cast<std::uint32_t>(n))));
+    s.weights.push_back(random_element(seed, 70 + i, Distribution::uniform) * 4.0f);
+  }
+  return s;
+}
+
+PropagateParams random_params(std::uint64_t seed) {
+  PropagateParams p;
+  p.rate = 0.25f + 0.75f * static_cast<float>(pick(seed, 80, 4)) / 3.0f;
+  p.floor = pick(seed, 81, 3) == 0 ? 0.05f : 0.0f;
+  p.radius_cap = static_cast<std::int32_t>(pick(seed, 82, 7));
+  p.iter_cap_layers = static_cast<std::int32_t>(pick(seed, 83, 7));
+  p.node_budget = pick(seed, 84, 3) == 0 ? 1.5f : std::numeric_limits<float>::infinity();
+  p.eps = pick(seed, 85, 2) ? 1e-8f : 1e-3f;
+  return p;
+}
+
+TEST(PropagateParity, SingleGraphsMatchBitForBit) {
+  auto& dev = shared_device();
+  if (!dev) GTEST_SKIP() << "no OpenCL device";
+  for (std::uint64_t i = 0; i < 40; ++i) {
+    const std::uint64_t seed = xxh3_64("single/" + std::to_string(i));
+    const Graph g = random_graph(seed);
+    const Seeds s = random_seeds(seed, g.nodes());
+    const PropagateParams p = random_params(seed);
+    const auto want = propagate_cpu_layered(g, s, p);
+    const auto got = propagate_device(*dev, test_cache(), g, s, p);
+    ASSERT_EQ(want, got) << "seed " << seed << ": " << to_json(want) << "\nvs\n" << to_json(got);
+  }
+}
+
+TEST(PropagateParity, BatchesMatchBitForBit) {
+  auto& dev = shared_device();
+  if (!dev) GTEST_SKIP() << "no OpenCL device";
+  std::int64_t graphs_checked = 0;
+  PropagateMetrics seen;  // the random cases must reach every counter
+  for (std::uint64_t b = 0; b < 24; ++b) {
+    const std::uint64_t bseed = xxh3_64("batch/" + std::to_string(b));
+    const auto count = 1 + pick(bseed, 0, 40);
+    std::vector<Graph> graphs;
+    std::vector<Seeds> seeds;
+    for (std::uint32_t i = 0; i < count; ++i) {
+      const std::uint64_t seed = xxh3_64(std::to_string(bseed) + "/" + std::to_string(i));
+      graphs.push_back(random_graph(seed));
+      seeds.push_back(random_seeds(seed, graphs.back().nodes()));
+      if (pick(seed, 90, 9) == 0) seeds.back() = Seeds{};  // a graph with no seeds
+    }
+    const PropagateParams p = random_params(bseed);
+    const auto want = propagate_batch_cpu(graphs, seeds, p);
+    const auto got = propagate_batch_device(*dev, test_cache(), graphs, seeds, p);
+    const auto diff = first_difference(want, got);
+    ASSERT_FALSE(diff.has_value()) << "batch " << b << ": " << diff->describe();
+    ASSERT_EQ(want, got);
+    graphs_checked += static_cast<std::int64_t>(count);
+    seen.propagations += want.totals.propagations;
+    seen.radius_cap_hits += want.totals.radius_cap_hits;
+    seen.layer_cap_hits += want.totals.layer_cap_hits;
+    seen.node_budget_hits += want.totals.node_budget_hits;
+    seen.iters = std::max(seen.iters, want.totals.iters);
+  }
+  EXPECT_GE(graphs_checked, 200);
+  EXPECT_GT(seen.propagations, 1000);
+  EXPECT_GT(seen.radius_cap_hits, 0);
+  EXPECT_GT(seen.layer_cap_hits, 0);
+  EXPECT_GT(seen.node_budget_hits, 0);
+  EXPECT_GE(seen.iters, 3);
+}
+
+TEST(PropagateParity, LargerGraphsSpanManyWorkGroups) {
+  auto& dev = shared_device();
+  if (!dev) GTEST_SKIP() << "no OpenCL device";
+  // 300,000 edges: the host builds this in-CSR with the radix path (>= 2^18 edges).
+  std::vector<Graph> graphs{generate_rmat(20000, 120000, 5), generate_uniform(3000, 9000, 6),
+                            generate_rmat(7, 30, 7), generate_rmat(5000, 40000, 8, {0.4, 0.3, 0.2}),
+                            generate_rmat(30000, 300000, 9)};
+  for (auto& k : graphs[4].key_rank) k %= 50;  // many key_rank ties
+  std::vector<Seeds> seeds;
+  for (std::size_t i = 0; i < graphs.size(); ++i) {
+    seeds.push_back(random_seeds(xxh3_64("large/" + std::to_string(i)), graphs[i].nodes()));
+  }
+  PropagateParams p;
+  p.rate = 0.9f;
+  p.radius_cap = 6;
+  p.iter_cap_layers = 5;
+  p.node_budget = 2.0f;
+  const auto want = propagate_batch_cpu(graphs, seeds, p);
+  const auto got = propagate_batch_device(*dev, test_cache(), graphs, seeds, p);
+  const auto diff = first_difference(want, got);
+  ASSERT_FALSE(diff.has_value()) << diff->describe();
+  EXPECT_GT(want.totals.propagations, 50000);
+  // One graph at a time gives the same bits as the batch.
+  for (std::size_t i = 0; i < graphs.size(); ++i) {
+    EXPECT_EQ(propagate_device(*dev, test_cache(), graphs[i], seeds[i], p), want.results[i]);
+  }
+}
+
+TEST(PropagateParity, PreparedBatchRunsManySeedSets) {
+  auto& dev = shared_device();
+  if (!dev) GTEST_SKIP() << "no OpenCL device";
+  std::vector<Graph> graphs;
+  for (std::uint64_t i = 0; i < 30; ++i)
+    graphs.push_back(random_graph(xxh3_64("prepared/" + std::to_string(i))));
+  PropagateDeviceBatch batch(*dev, test_cache(), graphs);
+  ASSERT_EQ(batch.graphs(), graphs.size());
+  for (std::uint64_t turn = 0; turn < 6; ++turn) {
+    std::vector<Seeds> seeds;
+    for (std::size_t i = 0; i < graphs.size(); ++i) {
+      seeds.push_back(random_seeds(
+          xxh3_64("turn/" + std::to_string(turn) + "/" + std::to_string(i)), graphs[i].nodes()));
+    }
+    const PropagateParams p = random_params(xxh3_64("turn/" + std::to_string(turn)));
+    const auto want = propagate_batch_cpu(graphs, seeds, p);
+    const auto got = batch.run(seeds, p);
+    const auto diff = first_difference(want, got);
+    ASSERT_FALSE(diff.has_value()) << "turn " << turn << ": " << diff->describe();
+  }
+  // Seeds are checked against the uploaded graphs before any device work.
+  std::vector<Seeds> bad(graphs.size());
+  bad[3] = Seeds{{graphs[3].nodes()}, {1.0f}};
+  try {
+    (void)batch.run(bad, {});
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ReasonCode::bad_input);
+    EXPECT_NE(std::string(e.what()).find("graph 3: seed_nodes[0]"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW((void)batch.run(std::span(bad).first(2), {}), Error);
+}
+
+}  // namespace
+}  // namespace clgauge
