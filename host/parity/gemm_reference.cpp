@@ -59,13 +59,16 @@ void parallel_rows(std::int64_t rows, std::int64_t min_work_rows, Body body) {
 
 constexpr std::int64_t kColBlock = 512;
 
-// acc[r][j] = fma(a[r], b[j], acc[r][j]) for four rows: the hot loop, vectorised across j.
-// The clones let the same binary use hardware FMA where the CPU has it; the default
-// clone calls the (correctly rounded) libm fma.
-__attribute__((target_clones("arch=haswell", "default"))) void fma_rows4(
-    const float* __restrict__ a, const float* __restrict__ b, float* __restrict__ acc0,
-    float* __restrict__ acc1, float* __restrict__ acc2, float* __restrict__ acc3,
-    std::int64_t width) {
+// acc_r[j] = fma(a[r], b[j], acc_r[j]) for four rows: the hot loop, vectorised across j.
+// Compiled twice, once for AVX2+FMA and once generic, and picked at run time, so the
+// same binary uses hardware FMA where the CPU has it; the generic copy calls the
+// (correctly rounded) libm fma. Both give the same bits.
+[[gnu::always_inline]] inline void fma_rows4_body(const float* __restrict__ a,
+                                                  const float* __restrict__ b,
+                                                  float* __restrict__ acc0,
+                                                  float* __restrict__ acc1,
+                                                  float* __restrict__ acc2,
+                                                  float* __restrict__ acc3, std::int64_t width) {
   const float a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
   for (std::int64_t j = 0; j < width; ++j) {
     const float bj = b[j];
@@ -76,11 +79,23 @@ __attribute__((target_clones("arch=haswell", "default"))) void fma_rows4(
   }
 }
 
-__attribute__((target_clones("arch=haswell", "default"))) void fma_row1(float a,
-                                                                        const float* __restrict__ b,
-                                                                        float* __restrict__ acc,
-                                                                        std::int64_t width) {
-  for (std::int64_t j = 0; j < width; ++j) acc[j] = std::fma(a, b[j], acc[j]);
+[[gnu::target("avx2,fma")]] void fma_rows4_avx2(const float* a, const float* b, float* acc0,
+                                                float* acc1, float* acc2, float* acc3,
+                                                std::int64_t width) {
+  fma_rows4_body(a, b, acc0, acc1, acc2, acc3, width);
+}
+
+void fma_rows4_generic(const float* a, const float* b, float* acc0, float* acc1, float* acc2,
+                       float* acc3, std::int64_t width) {
+  fma_rows4_body(a, b, acc0, acc1, acc2, acc3, width);
+}
+
+using FmaRows4 = void (*)(const float*, const float*, float*, float*, float*, float*, std::int64_t);
+
+FmaRows4 pick_fma_rows4() {
+  __builtin_cpu_init();
+  const bool hw = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return hw ? &fma_rows4_avx2 : &fma_rows4_generic;
 }
 
 }  // namespace
@@ -92,6 +107,7 @@ void gemm_reference_canonical(const GemmProblem& problem, std::span<const float>
   check_spans(p, a.size(), b.size(), c.size());
   const Dense d = densify(p, a, b);
   const std::int64_t K = p.k, N = p.n;
+  static const FmaRows4 fma_rows4 = pick_fma_rows4();
 
   parallel_rows((p.m + 3) / 4, 4, [&](std::int64_t g0, std::int64_t g1) {
     std::vector<float> acc(static_cast<std::size_t>(4 * kColBlock));
@@ -108,13 +124,8 @@ void gemm_reference_canonical(const GemmProblem& problem, std::span<const float>
         std::fill(acc.begin(), acc.end(), 0.0f);
         float* r0 = acc.data();
         for (std::int64_t q = 0; q < K; ++q) {
-          const float* brow = d.b.data() + q * N + j0;
-          if (rows == 1) {
-            fma_row1(a4[static_cast<std::size_t>(q * 4)], brow, r0, w);
-          } else {
-            fma_rows4(a4.data() + q * 4, brow, r0, r0 + kColBlock, r0 + 2 * kColBlock,
-                      r0 + 3 * kColBlock, w);
-          }
+          fma_rows4(a4.data() + q * 4, d.b.data() + q * N + j0, r0, r0 + kColBlock,
+                    r0 + 2 * kColBlock, r0 + 3 * kColBlock, w);
         }
         for (std::int64_t r = 0; r < rows; ++r)
           for (std::int64_t jj = 0; jj < w; ++jj) {

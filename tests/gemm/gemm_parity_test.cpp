@@ -11,6 +11,12 @@
 #include "device_fixture.hpp"
 
 namespace clgauge {
+
+// Test names and failure messages show configs by their canonical string.
+void PrintTo(const GemmConfig& c, std::ostream* os) {
+  *os << c.canonical();
+}
+
 namespace {
 
 namespace bc = boost::compute;
