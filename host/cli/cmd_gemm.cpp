@@ -291,12 +291,16 @@ Measurement measure_on_device(const GemmFlags& f, const DeviceInfo& info, const 
   return m;
 }
 
+SampleStats gflops_stats(const GemmProblem& p, const Measurement& m) {
+  std::vector<double> gflops;
+  for (double ms : m.run_ms) gflops.push_back(p.flops() / (ms * 1e6));
+  return summarize(gflops);
+}
+
 void print_json(const GemmFlags& f, const GemmProblem& p, const ChosenConfig& chosen,
                 const Measurement& m, const std::optional<ParityReport>& parity,
                 std::uint64_t input_seed, Streams s) {
-  std::vector<double> gflops;
-  for (double ms : m.run_ms) gflops.push_back(p.flops() / (ms * 1e6));
-  const SampleStats g = summarize(gflops);
+  const SampleStats g = gflops_stats(p, m);
   const SampleStats t = summarize(m.run_ms);
   json j;
   j["problem"] = problem_json(p);
@@ -331,9 +335,7 @@ void print_json(const GemmFlags& f, const GemmProblem& p, const ChosenConfig& ch
 void print_text(const GemmFlags& f, const GemmProblem& p, const ChosenConfig& chosen,
                 const Measurement& m, const std::optional<ParityReport>& parity,
                 std::uint64_t input_seed, Streams s) {
-  std::vector<double> gflops;
-  for (double ms : m.run_ms) gflops.push_back(p.flops() / (ms * 1e6));
-  const SampleStats g = summarize(gflops);
+  const SampleStats g = gflops_stats(p, m);
   const SampleStats t = summarize(m.run_ms);
   s.out << "device       " << m.device_label << "\n"
         << "config       " << chosen.config.canonical() << "  id " << chosen.config.id() << " ("

@@ -103,6 +103,28 @@ std::vector<GemmConfig> parity_configs() {
   return out;
 }
 
+// Uploads the inputs, runs the kernel and requires the canonical reference's bits in the
+// whole C buffer (padding included).
+void expect_canonical_bits(Device& dev, GemmKernel& kernel, const GemmProblem& p,
+                           const GemmHostData& host) {
+  bc::buffer a(dev.context(), host.a.size() * sizeof(float));
+  bc::buffer b(dev.context(), host.b.size() * sizeof(float));
+  bc::buffer c(dev.context(), host.c.size() * sizeof(float));
+  dev.queue().enqueue_write_buffer(a, 0, a.size(), host.a.data());
+  dev.queue().enqueue_write_buffer(b, 0, b.size(), host.b.data());
+  dev.queue().enqueue_write_buffer(c, 0, c.size(), host.c.data());
+  kernel.run(p, a, b, c);
+  std::vector<float> got(host.c.size());
+  dev.queue().enqueue_read_buffer(c, 0, c.size(), got.data());
+  std::vector<float> want = host.c;
+  gemm_reference_canonical(p, host.a, host.b, want);
+  const auto report = compare_bitwise(p, got, want);
+  ASSERT_TRUE(report.passed()) << kernel.config().canonical() << " on " << p.shape() << " layout "
+                               << to_string(p.layout) << " op " << to_string(p.trans_a)
+                               << to_string(p.trans_b) << " alpha " << p.alpha << " beta " << p.beta
+                               << ": " << to_json(report);
+}
+
 class GemmParity : public ::testing::TestWithParam<GemmConfig> {};
 
 TEST_P(GemmParity, BitwiseEqualToCanonicalReferenceOnEveryProblem) {
@@ -114,24 +136,8 @@ TEST_P(GemmParity, BitwiseEqualToCanonicalReferenceOnEveryProblem) {
   std::uint64_t seed = 1000;
   for (const auto& problem : parity_problems()) {
     const auto p = problem.resolved();
-    const auto host = make_gemm_inputs(p, seed++, Distribution::uniform, true);
-    bc::buffer a(dev.context(), host.a.size() * sizeof(float));
-    bc::buffer b(dev.context(), host.b.size() * sizeof(float));
-    bc::buffer c(dev.context(), host.c.size() * sizeof(float));
-    dev.queue().enqueue_write_buffer(a, 0, a.size(), host.a.data());
-    dev.queue().enqueue_write_buffer(b, 0, b.size(), host.b.data());
-    dev.queue().enqueue_write_buffer(c, 0, c.size(), host.c.data());
-    kernel.run(p, a, b, c);
-    std::vector<float> got(host.c.size());
-    dev.queue().enqueue_read_buffer(c, 0, c.size(), got.data());
-
-    std::vector<float> want = host.c;
-    gemm_reference_canonical(p, host.a, host.b, want);
-    const auto report = compare_bitwise(p, got, want);
-    ASSERT_TRUE(report.passed()) << cfg.canonical() << " on " << p.shape() << " layout "
-                                 << to_string(p.layout) << " op " << to_string(p.trans_a)
-                                 << to_string(p.trans_b) << " alpha " << p.alpha << " beta "
-                                 << p.beta << ": " << to_json(report);
+    expect_canonical_bits(dev, kernel, p, make_gemm_inputs(p, seed++, Distribution::uniform, true));
+    if (HasFatalFailure()) return;
   }
 }
 
@@ -149,21 +155,9 @@ void expect_bitwise_on_problems(Device& dev, const GemmConfig& cfg, std::size_t 
   const auto problems = parity_problems();
   for (std::size_t i = 0; i < problems.size(); i += stride) {
     const auto p = problems[i].resolved();
-    const auto host = make_gemm_inputs(p, 7000 + i, Distribution::normal, true);
-    bc::buffer a(dev.context(), host.a.size() * sizeof(float));
-    bc::buffer b(dev.context(), host.b.size() * sizeof(float));
-    bc::buffer c(dev.context(), host.c.size() * sizeof(float));
-    dev.queue().enqueue_write_buffer(a, 0, a.size(), host.a.data());
-    dev.queue().enqueue_write_buffer(b, 0, b.size(), host.b.data());
-    dev.queue().enqueue_write_buffer(c, 0, c.size(), host.c.data());
-    kernel.run(p, a, b, c);
-    std::vector<float> got(host.c.size());
-    dev.queue().enqueue_read_buffer(c, 0, c.size(), got.data());
-    std::vector<float> want = host.c;
-    gemm_reference_canonical(p, host.a, host.b, want);
-    const auto report = compare_bitwise(p, got, want);
-    ASSERT_TRUE(report.passed()) << cfg.canonical() << " on " << p.shape() << ": "
-                                 << to_json(report);
+    expect_canonical_bits(dev, kernel, p,
+                          make_gemm_inputs(p, 7000 + i, Distribution::normal, true));
+    if (::testing::Test::HasFatalFailure()) return;
   }
 }
 

@@ -9,7 +9,7 @@
 
 #include "clgauge/error.hpp"
 #include "clgauge/propagate.hpp"
-#include "cli/command.hpp"
+#include "cli/cli_test_util.hpp"
 
 namespace clgauge {
 namespace {
@@ -206,39 +206,27 @@ TEST(PropagateGenerate, DeterministicPerSeedAndValid) {
 
 // --- the CLI, in process -------------------------------------------------------------
 
-struct CliRun {
-  int code;
-  std::string out, err;
-};
-
-CliRun cli(std::vector<std::string> args) {
-  args.insert(args.begin(), "clgauge");
-  std::vector<const char*> argv;
-  for (const auto& a : args) argv.push_back(a.c_str());
-  std::ostringstream out, err;
-  const int code = cli::run(static_cast<int>(argv.size()), argv.data(), out, err);
-  return {code, out.str(), err.str()};
-}
+using test::run_cli;
 
 using PropagateCli = TempDir;
 
 TEST_F(PropagateCli, RunsAndPrintsJson) {
-  const auto r = cli({"propagate", "--graph", kData + "chain.json", "--seeds-file",
-                      kData + "seeds.json", "--rate", "0.5", "--backend", "cpu", "--json"});
-  ASSERT_EQ(r.code, 0) << r.err;
+  const auto r = run_cli({"propagate", "--graph", kData + "chain.json", "--seeds-file",
+                          kData + "seeds.json", "--rate", "0.5", "--backend", "cpu", "--json"});
+  ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find(R"("d_nodes":[0,1,2],"d_vals":[1,0.5,0.125])"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find(R"("backend":"cpu")"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find(R"("env_fingerprint":")"), std::string::npos) << r.out;
-  const auto h = cli({"propagate", "--graph", kData + "chain.json", "--seed-nodes", "0",
-                      "--seed-weights", "1", "--backend", "heap", "--json"});
-  ASSERT_EQ(h.code, 0) << h.err;
+  const auto h = run_cli({"propagate", "--graph", kData + "chain.json", "--seed-nodes", "0",
+                          "--seed-weights", "1", "--backend", "heap", "--json"});
+  ASSERT_EQ(h.status, 0) << h.err;
   EXPECT_NE(h.out.find(R"("d_vals":[1,0.5,0.125])"), std::string::npos) << h.out;
 }
 
 TEST_F(PropagateCli, DeviceRunWithStrictParity) {
-  const auto r = cli({"propagate", "--graph", kData + "chain.json", "--seed-nodes", "0,0",
-                      "--seed-weights", "0.5,0.5", "--strict-parity", "--json"});
-  ASSERT_EQ(r.code, 0) << r.err;
+  const auto r = run_cli({"propagate", "--graph", kData + "chain.json", "--seed-nodes", "0,0",
+                          "--seed-weights", "0.5,0.5", "--strict-parity", "--json"});
+  ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find(R"("d_vals":[1,0.5,0.125])"), std::string::npos) << r.out;
   if (!list_devices().empty()) {
     EXPECT_NE(r.out.find(R"("backend":"opencl")"), std::string::npos) << r.out;
@@ -248,15 +236,15 @@ TEST_F(PropagateCli, DeviceRunWithStrictParity) {
 
 TEST_F(PropagateCli, GeneratesDeterministically) {
   for (const auto* name : {"a.bin", "b.bin"}) {
-    const auto r = cli({"propagate", "--generate", "rmat", "--nodes", "500", "--edges", "2000",
-                        "--seed", "9", "--rmat-a", "0.45", "--out", path(name)});
-    ASSERT_EQ(r.code, 0) << r.err;
+    const auto r = run_cli({"propagate", "--generate", "rmat", "--nodes", "500", "--edges", "2000",
+                            "--seed", "9", "--rmat-a", "0.45", "--out", path(name)});
+    ASSERT_EQ(r.status, 0) << r.err;
   }
   EXPECT_EQ(read_graph_file(path("a.bin")), read_graph_file(path("b.bin")));
   EXPECT_EQ(read_graph_file(path("a.bin")), generate_rmat(500, 2000, 9, {0.45, 0.19, 0.19}));
-  const auto u = cli({"propagate", "--generate", "uniform", "--nodes", "50", "--edges", "100",
-                      "--out", path("u.json")});
-  ASSERT_EQ(u.code, 0) << u.err;
+  const auto u = run_cli({"propagate", "--generate", "uniform", "--nodes", "50", "--edges", "100",
+                          "--out", path("u.json")});
+  ASSERT_EQ(u.status, 0) << u.err;
   EXPECT_EQ(read_graph_file(path("u.json")), generate_uniform(50, 100, 42));
 }
 
@@ -299,15 +287,15 @@ TEST_F(PropagateCli, BadInputIsOneLineAndExitTwo) {
   for (const auto& [args, needle] : cases) {
     std::vector<std::string> full{"propagate"};
     full.insert(full.end(), args.begin(), args.end());
-    const auto r = cli(full);
-    EXPECT_EQ(r.code, 2) << needle << ": " << r.err;
+    const auto r = run_cli(full);
+    EXPECT_EQ(r.status, 2) << needle << ": " << r.err;
     EXPECT_TRUE(r.out.empty()) << needle << ": " << r.out;
     EXPECT_EQ(r.err.rfind("clgauge propagate: ", 0), 0u) << r.err;
     EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   }
   // A flag value that is not a number is caught by the parser: still exit 2.
-  EXPECT_EQ(cli({"propagate", "--graph", g, "--rate", "fast"}).code, 2);
+  EXPECT_EQ(run_cli({"propagate", "--graph", g, "--rate", "fast"}).status, 2);
 }
 
 }  // namespace
