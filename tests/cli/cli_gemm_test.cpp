@@ -119,6 +119,14 @@ TEST(GemmCli, ToleranceCheckAndExplicitConfigs) {
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(nlohmann::json::parse(r.out)["config"]["id"], cfg.id());
 
+  // An id that `clgauge plan` lists for a shipped space resolves too.
+  const auto listed = GemmConfig::make(
+      "gemm.regtile", {{"MR", 4}, {"NR", 32}, {"VW", 16}, {"WGM", 1}, {"WGN", 8}, {"PACK_A", 1}});
+  r = run_cli({"gemm", "--m", "9", "--n", "9", "--k", "9", "--config", listed.id(), "--runs", "1",
+               "--json"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["config"]["params"]["NR"], 32);
+
   const auto def = GemmConfig::defaults_for("gemm.localtile");
   r = run_cli(
       {"gemm", "--m", "9", "--n", "9", "--k", "9", "--config", def.id(), "--runs", "1", "--json"});
