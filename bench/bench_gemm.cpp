@@ -40,18 +40,6 @@ clgauge::GemmProblem square(std::int64_t n) {
   return p.resolved();
 }
 
-struct DeviceBuffers {
-  bc::buffer a, b, c;
-  DeviceBuffers(clgauge::Device& dev, const clgauge::GemmHostData& h)
-      : a(dev.context(), h.a.size() * sizeof(float)),
-        b(dev.context(), h.b.size() * sizeof(float)),
-        c(dev.context(), h.c.size() * sizeof(float)) {
-    dev.queue().enqueue_write_buffer(a, 0, a.size(), h.a.data());
-    dev.queue().enqueue_write_buffer(b, 0, b.size(), h.b.data());
-    dev.queue().enqueue_write_buffer(c, 0, c.size(), h.c.data());
-  }
-};
-
 void flops_counter(benchmark::State& state, const clgauge::GemmProblem& p) {
   state.counters["GFLOP/s"] =
       benchmark::Counter(p.flops() * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
@@ -62,7 +50,7 @@ void BM_clgauge_default(benchmark::State& state) {
   if (!f) return state.SkipWithError("no OpenCL device");
   const auto p = square(state.range(0));
   const auto h = clgauge::make_gemm_inputs(p, 42, clgauge::Distribution::uniform);
-  DeviceBuffers buf(f->device, h);
+  auto buf = clgauge::upload_gemm_inputs(f->device, h);
   const auto config = clgauge::default_gemm_config(f->device.info());
   clgauge::GemmKernel kernel(f->device, f->cache, config);
   kernel.run(p, buf.a, buf.b, buf.c);  // first launch, not counted
@@ -78,7 +66,7 @@ void BM_clblast(benchmark::State& state) {
   if (!f) return state.SkipWithError("no OpenCL device");
   const auto p = square(state.range(0));
   const auto h = clgauge::make_gemm_inputs(p, 42, clgauge::Distribution::uniform);
-  DeviceBuffers buf(f->device, h);
+  auto buf = clgauge::upload_gemm_inputs(f->device, h);
   cl_command_queue q = f->device.queue().get();
   auto call = [&]() {
     cl_event ev = nullptr;

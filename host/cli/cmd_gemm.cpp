@@ -301,19 +301,15 @@ Measurement measure_on_device(const GemmFlags& f, const DeviceInfo& info, const 
   m.build_ms = kernel.build_ms();
   m.cache_hit = kernel.from_cache();
   auto& q = dev.queue();
-  bc::buffer a(dev.context(), in.a.size() * sizeof(float));
-  bc::buffer b(dev.context(), in.b.size() * sizeof(float));
-  bc::buffer c(dev.context(), in.c.size() * sizeof(float));
-  q.enqueue_write_buffer(a, 0, a.size(), in.a.data());
-  q.enqueue_write_buffer(b, 0, b.size(), in.b.data());
+  auto [a, b, c] = upload_gemm_inputs(dev, in);
   m.c_out.resize(in.c.size());
   for (int r = 0; r < f.warmup + f.runs; ++r) {
     // Fresh C_in for every launch, so each run computes the same thing.
-    q.enqueue_write_buffer(c, 0, c.size(), in.c.data());
+    q.enqueue_write_buffer(c, 0, in.c.size() * sizeof(float), in.c.data());
     const GemmTiming t = kernel.run(p, a, b, c);
     if (r == 0) {
       m.first_ms = t.total_ms;
-      q.enqueue_read_buffer(c, 0, c.size(), m.c_out.data());
+      q.enqueue_read_buffer(c, 0, in.c.size() * sizeof(float), m.c_out.data());
     }
     if (r >= f.warmup) {
       m.run_ms.push_back(t.total_ms);

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <limits>
 
 #include "clgauge/parity.hpp"
@@ -20,6 +21,16 @@ GemmHostData make_gemm_inputs(const GemmProblem& problem, std::uint64_t seed, Di
     fill_random(h.c, seed, d, 1ULL << 41);
   }
   return h;
+}
+
+GemmDeviceBuffers upload_gemm_inputs(Device& device, const GemmHostData& host) {
+  auto upload = [&](const std::vector<float>& v) {
+    boost::compute::buffer buf(device.context(),
+                               std::max<std::size_t>(v.size(), 1) * sizeof(float));
+    device.queue().enqueue_write_buffer(buf, 0, v.size() * sizeof(float), v.data());
+    return buf;
+  };
+  return {upload(host.a), upload(host.b), upload(host.c)};
 }
 
 }  // namespace clgauge

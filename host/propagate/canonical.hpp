@@ -36,6 +36,28 @@ PropagateResult collect_output(const std::vector<float>& acc, float eps, Propaga
 // on the host in double; every path (and every kernel, through its arguments) reads it.
 float decay_value(const PropagateParams& p, std::int64_t d);
 
+// The gates in front of one expansion, in the canonical order: a node whose |acc|
+// reached node_budget counts one node_budget_hit; otherwise edges to `depth` beyond
+// radius_cap (then iter_cap_layers) count one radius_cap_hit (layer_cap_hit) per
+// out-edge. Returns whether u's edges are expanded.
+inline bool passes_gates(const Graph& g, std::size_t u, float acc_u, std::int64_t depth,
+                         const PropagateParams& p, PropagateMetrics& m) {
+  if (std::fabs(acc_u) >= p.node_budget) {
+    ++m.node_budget_hits;
+    return false;
+  }
+  const std::int64_t degree = g.indptr[u + 1] - g.indptr[u];
+  if (depth > p.radius_cap) {
+    m.radius_cap_hits += degree;
+    return false;
+  }
+  if (depth > p.iter_cap_layers) {
+    m.layer_cap_hits += degree;
+    return false;
+  }
+  return true;
+}
+
 // Depth at which contributions stop being allowed (the smaller cap); decay entries
 // beyond it are never read.
 inline std::int32_t contribution_depth_limit(const PropagateParams& p) {

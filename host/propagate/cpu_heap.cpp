@@ -60,20 +60,8 @@ PropagateResult propagate_cpu_heap(const Graph& g, const Seeds& s, const Propaga
     ++m.pops;
     m.iters = std::max(m.iters, top.depth);
     const auto uu = static_cast<std::size_t>(top.node);
-    if (std::fabs(acc[uu]) >= p.node_budget) {
-      ++m.node_budget_hits;
-      continue;
-    }
     const std::int64_t depth = top.depth + 1;
-    const std::int64_t degree = g.indptr[uu + 1] - g.indptr[uu];
-    if (depth > p.radius_cap) {
-      m.radius_cap_hits += degree;
-      continue;
-    }
-    if (depth > p.iter_cap_layers) {
-      m.layer_cap_hits += degree;
-      continue;
-    }
+    if (!propagate_detail::passes_gates(g, uu, acc[uu], depth, p, m)) continue;
     while (static_cast<std::int64_t>(decay.size()) <= depth) {
       decay.push_back(propagate_detail::decay_value(p, static_cast<std::int64_t>(decay.size())));
     }

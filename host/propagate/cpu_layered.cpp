@@ -104,19 +104,7 @@ PropagateResult propagate_cpu_layered(const Graph& g, const Seeds& s, const Prop
     next.clear();
     for (const auto u : frontier) {
       const auto uu = static_cast<std::size_t>(u);
-      if (std::fabs(acc[uu]) >= p.node_budget) {
-        ++m.node_budget_hits;
-        continue;
-      }
-      const std::int64_t degree = g.indptr[uu + 1] - g.indptr[uu];
-      if (depth > p.radius_cap) {
-        m.radius_cap_hits += degree;
-        continue;
-      }
-      if (depth > p.iter_cap_layers) {
-        m.layer_cap_hits += degree;
-        continue;
-      }
+      if (!propagate_detail::passes_gates(g, uu, acc[uu], depth, p, m)) continue;
       for (auto e = static_cast<std::size_t>(g.indptr[uu]);
            e < static_cast<std::size_t>(g.indptr[uu + 1]); ++e) {
         const float c2 = contribution(c_cur[uu], g.weights[e], g.rel_mult[e], dec);

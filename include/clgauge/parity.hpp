@@ -88,4 +88,12 @@ struct GemmHostData {
 GemmHostData make_gemm_inputs(const GemmProblem& problem, std::uint64_t seed, Distribution d,
                               bool nan_c_when_beta_zero = false);
 
+// Device copies of the three buffers (blocking writes on the device's queue).
+struct GemmDeviceBuffers {
+  boost::compute::buffer a;
+  boost::compute::buffer b;
+  boost::compute::buffer c;
+};
+GemmDeviceBuffers upload_gemm_inputs(Device& device, const GemmHostData& host);
+
 }  // namespace clgauge

@@ -107,15 +107,10 @@ std::vector<GemmConfig> parity_configs() {
 // whole C buffer (padding included).
 void expect_canonical_bits(Device& dev, GemmKernel& kernel, const GemmProblem& p,
                            const GemmHostData& host) {
-  bc::buffer a(dev.context(), host.a.size() * sizeof(float));
-  bc::buffer b(dev.context(), host.b.size() * sizeof(float));
-  bc::buffer c(dev.context(), host.c.size() * sizeof(float));
-  dev.queue().enqueue_write_buffer(a, 0, a.size(), host.a.data());
-  dev.queue().enqueue_write_buffer(b, 0, b.size(), host.b.data());
-  dev.queue().enqueue_write_buffer(c, 0, c.size(), host.c.data());
+  auto [a, b, c] = upload_gemm_inputs(dev, host);
   kernel.run(p, a, b, c);
   std::vector<float> got(host.c.size());
-  dev.queue().enqueue_read_buffer(c, 0, c.size(), got.data());
+  dev.queue().enqueue_read_buffer(c, 0, got.size() * sizeof(float), got.data());
   std::vector<float> want = host.c;
   gemm_reference_canonical(p, host.a, host.b, want);
   const auto report = compare_bitwise(p, got, want);
@@ -201,16 +196,11 @@ TEST(GemmDefault, OneCallGemmMatchesReferenceAtSquare256) {
   p.alpha = 1.25f;
   p.beta = -0.5f;
   const auto host = make_gemm_inputs(p, 42, Distribution::normal);
-  bc::buffer a(dev.context(), host.a.size() * sizeof(float));
-  bc::buffer b(dev.context(), host.b.size() * sizeof(float));
-  bc::buffer c(dev.context(), host.c.size() * sizeof(float));
-  dev.queue().enqueue_write_buffer(a, 0, a.size(), host.a.data());
-  dev.queue().enqueue_write_buffer(b, 0, b.size(), host.b.data());
-  dev.queue().enqueue_write_buffer(c, 0, c.size(), host.c.data());
+  auto [a, b, c] = upload_gemm_inputs(dev, host);
   const auto t = gemm(dev, p, a, b, c, std::nullopt, test::shared_cache());
   EXPECT_GT(t.kernel_ms, 0.0);
   std::vector<float> got(host.c.size());
-  dev.queue().enqueue_read_buffer(c, 0, c.size(), got.data());
+  dev.queue().enqueue_read_buffer(c, 0, got.size() * sizeof(float), got.data());
   std::vector<float> want = host.c;
   gemm_reference_canonical(p, host.a, host.b, want);
   EXPECT_TRUE(compare_bitwise(p, got, want).passed());
