@@ -6,11 +6,12 @@
 namespace clgauge {
 namespace {
 
-constexpr std::array<std::pair<ReasonCode, std::string_view>, 12> kNames = {{
+constexpr std::array<std::pair<ReasonCode, std::string_view>, 14> kNames = {{
     {ReasonCode::ok, "ok"},
     {ReasonCode::build_failed, "build_failed"},
     {ReasonCode::launch_failed, "launch_failed"},
     {ReasonCode::timeout, "timeout"},
+    {ReasonCode::crashed, "crashed"},
     {ReasonCode::parity_mismatch, "parity_mismatch"},
     {ReasonCode::tolerance_exceeded, "tolerance_exceeded"},
     {ReasonCode::abandoned_slow, "abandoned_slow"},
@@ -19,6 +20,7 @@ constexpr std::array<std::pair<ReasonCode, std::string_view>, 12> kNames = {{
     {ReasonCode::bad_input, "bad_input"},
     {ReasonCode::io_error, "io_error"},
     {ReasonCode::internal, "internal"},
+    {ReasonCode::out_of_budget, "out_of_budget"},
 }};
 
 }  // namespace

@@ -14,7 +14,8 @@ enum class ReasonCode {
   ok,                  // nothing went wrong
   build_failed,        // the OpenCL program did not compile; the message holds the log
   launch_failed,       // enqueueing or running a kernel returned an OpenCL error
-  timeout,             // a kernel ran past its time limit
+  timeout,             // a kernel or build ran past its time limit
+  crashed,             // the worker process evaluating a candidate died (signal or abort)
   parity_mismatch,     // a bitwise parity check found a differing element
   tolerance_exceeded,  // a tolerance parity check found an element out of bounds
   abandoned_slow,      // a tuning candidate was slower than the stated multiple of the best
@@ -23,6 +24,7 @@ enum class ReasonCode {
   bad_input,           // the caller's input is malformed (names the field and value)
   io_error,            // a file could not be read or written
   internal,            // a broken invariant inside clgauge (a bug)
+  out_of_budget,       // a tuning run's time budget ran out before this evaluation
 };
 
 std::string_view to_string(ReasonCode code);
