@@ -14,6 +14,7 @@
 #include "clgauge/error.hpp"
 #include "clgauge/gemm.hpp"
 #include "clgauge/hash.hpp"
+#include "clgauge/measure.hpp"
 #include "clgauge/parity.hpp"
 #include "clgauge/space.hpp"
 #include "clgauge/stats.hpp"
@@ -300,23 +301,19 @@ Measurement measure_on_device(const GemmFlags& f, const DeviceInfo& info, const 
   GemmKernel kernel(dev, f.device.cache(), config);
   m.build_ms = kernel.build_ms();
   m.cache_hit = kernel.from_cache();
-  auto& q = dev.queue();
-  auto [a, b, c] = upload_gemm_inputs(dev, in);
+  auto buffers = upload_gemm_inputs(dev, in);
+  MeasureOptions opts;
+  opts.warmup = f.warmup;
+  opts.min_runs = opts.max_runs = f.runs;
+  opts.fixed_runs = true;
+  const GemmMeasurement g = measure_gemm(kernel, dev, p, buffers, in.c, opts);
+  // Every launch computed the same C (C_in is rewritten before each when beta != 0).
   m.c_out.resize(in.c.size());
-  for (int r = 0; r < f.warmup + f.runs; ++r) {
-    // Fresh C_in for every launch, so each run computes the same thing.
-    q.enqueue_write_buffer(c, 0, in.c.size() * sizeof(float), in.c.data());
-    const GemmTiming t = kernel.run(p, a, b, c);
-    if (r == 0) {
-      m.first_ms = t.total_ms;
-      q.enqueue_read_buffer(c, 0, in.c.size() * sizeof(float), m.c_out.data());
-    }
-    if (r >= f.warmup) {
-      m.run_ms.push_back(t.total_ms);
-      m.pack_ms.push_back(t.pack_ms);
-      m.kernel_ms.push_back(t.kernel_ms);
-    }
-  }
+  dev.queue().enqueue_read_buffer(buffers.c, 0, in.c.size() * sizeof(float), m.c_out.data());
+  m.first_ms = g.first_launch_ms;
+  m.run_ms = g.device_ms;
+  m.pack_ms = g.pack_ms;
+  m.kernel_ms = g.kernel_ms;
   return m;
 }
 
