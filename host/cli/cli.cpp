@@ -34,6 +34,7 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   add(&add_gemm_command);
   add(&add_plan_command);
   add(&add_propagate_command);
+  add(&add_tune_command);
 
   try {
     app.parse(argc, argv);

@@ -24,6 +24,7 @@ Runner add_devices_command(CLI::App& app);
 Runner add_gemm_command(CLI::App& app);
 Runner add_plan_command(CLI::App& app);
 Runner add_propagate_command(CLI::App& app);
+Runner add_tune_command(CLI::App& app);
 
 
 // Runs the command line; never throws.

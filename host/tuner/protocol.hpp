@@ -8,7 +8,7 @@
 //   build    {config}                                   -> {reason, detail, build_ms, from_cache}
 //   evaluate {config, problem, seed, verify, measure}   -> stage built, then
 //            {reason, detail, build_ms, first_launch_ms, samples_ms, host_ms, abandoned}
-//   replay   {configs, problem, seeds, runs, verify}    -> stage built, then
+//   replay   {configs, problem, seeds, runs, verify[]}  -> stage built, then
 //            {results: [{reason, detail, samples_ms, host_ms}]}   (runs interleaved)
 //   baseline {name, problem, seed, measure}             -> {reason, detail, samples_ms, host_ms}
 //   quit

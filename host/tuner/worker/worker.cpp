@@ -126,7 +126,6 @@ json replay(Worker& w, const json& req) {
   const GemmProblem p = problem_from_json(req.at("problem")).resolved();
   p.validate();
   const auto runs = req.at("runs").get<int>();
-  const std::string verify = req.at("verify").get<std::string>();
   struct Slot {
     std::optional<GemmKernel> kernel;
     GemmHostData in;
@@ -151,7 +150,8 @@ json replay(Worker& w, const json& req) {
     s.buf = upload_gemm_inputs(w.device, s.in);
     s.kernel->run(p, s.buf->a, s.buf->b, s.buf->c);
     if (auto fail = parity_failure(
-            verify_output(verify, p, s.in, read_c(w.device, *s.buf, s.in.c.size())))) {
+            verify_output(req.at("verify")[i].get<std::string>(), p, s.in,
+                          read_c(w.device, *s.buf, s.in.c.size())))) {
       s.result = *fail;
       s.kernel.reset();
     }

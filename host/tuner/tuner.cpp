@@ -1,0 +1,88 @@
+// clgauge::tune: the protocol driver. Pure decisions (strategies, gates) live elsewhere;
+// this file moves candidates through supervised workers and the results store.
+
+#include "clgauge/tuner.hpp"
+
+#include <array>
+#include <set>
+
+#include "clgauge/error.hpp"
+#include "clgauge/search.hpp"
+#include "tuner/tune_run.hpp"
+
+namespace clgauge {
+
+// ---------------------------------------------------------------------------------------
+namespace tuner {
+
+std::vector<std::filesystem::path> request_space_files(const TuneRequest& req) {
+  if (!req.spaces.empty()) return req.spaces;
+  std::vector<std::string> families;
+  for (const auto& f : req.families) {
+    if (f == "all") {
+      for (const auto& fam : gemm_families()) families.push_back(fam.name);
+    } else {
+      families.push_back(gemm_family(f).name);
+    }
+  }
+  std::vector<std::filesystem::path> files;
+  std::set<std::string> seen;
+  for (const auto& f : families) {
+    if (!seen.insert(f).second) continue;
+    // Each family ships "<name after 'gemm.'>_basic.json", small enough to search whole.
+    files.push_back(find_space_file(f.substr(f.find('.') + 1) + "_basic"));
+  }
+  return files;
+}
+
+}  // namespace tuner
+
+std::vector<GemmProblem> default_tune_shapes() {
+  std::vector<GemmProblem> shapes;
+  for (auto [m, n, k] : std::vector<std::array<std::int64_t, 3>>{
+           {256, 256, 256}, {512, 512, 512}, {1024, 1024, 1024}, {4096, 256, 64}, {8192, 128, 128}}) {
+    GemmProblem p;
+    p.m = m;
+    p.n = n;
+    p.k = k;
+    shapes.push_back(p);
+  }
+  return shapes;
+}
+
+void validate(const TuneRequest& req) {
+  auto bad = [](const std::string& m) { return Error(ReasonCode::bad_input, m); };
+  if (req.shapes.empty()) throw bad("--shapes: no shapes to tune");
+  for (const auto& p : req.shapes) p.validate();
+  if (req.families.empty() && req.spaces.empty()) throw bad("--family: no family to tune");
+  for (const auto& f : req.families) {
+    if (f != "all") gemm_family(f);
+  }
+  if (req.budget_configs && *req.budget_configs == 0) throw bad("--budget-configs 0: must be >= 1");
+  if (req.budget_time_s && !(*req.budget_time_s > 0)) throw bad("--budget-time: must be > 0");
+  if (req.top_k == 0) throw bad("--top-k 0: must be >= 1");
+  if (req.replay_sessions == 0) throw bad("--replay-sessions 0: must be >= 1");
+  if (req.replay_runs == 0) throw bad("--replay-runs 0: must be >= 1");
+  if (req.top_k > 1000 || req.replay_sessions > 1000 || req.replay_runs > 100000) {
+    throw bad("--top-k/--replay-sessions/--replay-runs: at most 1000/1000/100000");
+  }
+  if (!(req.abandon_factor >= 1.0)) throw bad("--abandon-factor: must be >= 1");
+  if (!req.strategy.empty()) make_search_strategy(req.strategy, req.seed);
+  if (!(req.build_timeout_s > 0) || !(req.run_timeout_s > 0)) throw bad("timeouts must be > 0");
+}
+
+std::string tune_plan_hash(const DeviceInfo& device, const TuneRequest& request) {
+  validate(request);
+  return tuner::plan_hash_of(tuner::tune_identity(device, request));
+}
+
+TuneResult tune(const DeviceInfo& device, const TuneRequest& request) {
+  validate(request);
+  if (request.store.empty()) {
+    throw Error(ReasonCode::bad_input, "--store: a results store file is required");
+  }
+  tuner::TuneRun run(device, request);
+  return run.execute();
+}
+
+}  // namespace clgauge
