@@ -611,11 +611,16 @@ std::string baseline_lines(const ShapeReport& s) {
   return out;
 }
 
+// Ranks and evaluation numbers are integers: no 0.5 tics on short axes.
+std::string integer_tics(std::int64_t last) {
+  return last <= 20 ? "set xtics 1\n" : "set xtics autofreq\n";
+}
+
 std::string plot_script(const ShapeReport& s) {
   const auto order = ranked(s);
   const std::size_t failed = s.candidates.size() - order.size();
   std::string gp;
-  gp += "set terminal pngcairo size 960,540 noenhanced\nset grid\nset key outside right top\n";
+  gp += "set terminal pngcairo size 960,540 noenhanced\nset grid\nset key below horizontal\n";
   gp += "set ylabel 'GFLOP/s'\nset yrange [0:*]\n";
   // Ranked: one point per successful candidate, best first.
   gp += "$ranked << EOD\n";
@@ -628,8 +633,9 @@ std::string plot_script(const ShapeReport& s) {
         gp_quote(s.shape + ": " + std::to_string(order.size()) + " candidates ranked" +
                  (failed > 0 ? " (" + std::to_string(failed) + " failed, not shown)" : "")) +
         "\n";
-  gp += "set xlabel 'rank'\nset xrange [0:" + std::to_string(order.size() + 1) + "]\n";
-  gp += "plot $ranked using 1:2 with points pt 7 ps 0.7 lc rgb '#1f77b4' title 'candidates'" +
+  gp += "set xlabel 'rank'\nset xrange [0:" + std::to_string(order.size() + 1) + "]\n" +
+        integer_tics(static_cast<std::int64_t>(order.size()));
+  gp += "plot $ranked using 1:2 with points pt 7 ps 1 lc rgb '#1f77b4' title 'candidates'" +
         baseline_lines(s) + "\n";
   // Progress: each evaluation that ran, and the best so far as a staircase.
   std::int64_t last = 1;
@@ -647,8 +653,9 @@ std::string plot_script(const ShapeReport& s) {
   gp += "EOD\n";
   gp += "set output " + gp_quote(progress_plot(s.shape)) + "\n";
   gp += "set title " + gp_quote(s.shape + ": best so far versus evaluations") + "\n";
-  gp += "set xlabel 'evaluation'\nset xrange [0:" + std::to_string(last + 1) + "]\n";
-  gp += "plot $evals using 1:2 with points pt 7 ps 0.5 lc rgb '#aaaaaa' title 'each evaluation'";
+  gp += "set xlabel 'evaluation'\nset xrange [0:" + std::to_string(last + 1) + "]\n" +
+        integer_tics(last);
+  gp += "plot $evals using 1:2 with points pt 7 ps 0.8 lc rgb '#888888' title 'each evaluation'";
   if (!s.best_so_far.empty()) {
     gp += ", $best using 1:2 with steps lw 2 lc rgb '#1f77b4' title 'best so far'";
   }
