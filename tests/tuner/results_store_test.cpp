@@ -402,11 +402,19 @@ TEST_F(ResultsStoreTest, DamagedPageIsRefused) {
   EXPECT_EQ(msg.rfind(file().string() + ": not a clgauge results store (", 0), 0u) << msg;
 }
 
-TEST_F(ResultsStoreTest, EmptyFileBecomesAStore) {
+TEST_F(ResultsStoreTest, EmptyFileOrTablelessDatabaseBecomesAStore) {
   write(file(), "");
   auto store = ResultsStore::open(file(), kIdentity);
   store.record(sample_evaluation(0));
   EXPECT_EQ(store.size(), 1u);
+  // A creation cut short after SQLite wrote its header but before the tables: no tables.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(file("half.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  ASSERT_GT(fs::file_size(file("half.db")), 0u);
+  ResultsStore::open(file("half.db"), kIdentity).record(sample_evaluation(1));
+  EXPECT_EQ(ResultsStore::open(file("half.db"), kIdentity).size(), 1u);
   // A read-only open has nothing to make of an empty file.
   write(file("empty.db"), "");
   error_of([&] { ResultsStore::open_read_only(file("empty.db")); }, ReasonCode::bad_input);
