@@ -179,6 +179,29 @@ TEST_F(TuneReportTest, MissingGnuplotIsAWarning) {
   EXPECT_EQ(read_file(dir_ / "report" / "report.md"), tune_report_markdown(fixture(), false));
 }
 
+// A gnuplot that fails half-way: a warning with its message, and no broken image left.
+TEST_F(TuneReportTest, FailingGnuplotLeavesNoBrokenPlots) {
+  const auto bin = dir_ / "fake-bin";
+  fs::create_directories(bin);
+  std::ofstream(bin / "gnuplot") << "#!/bin/sh\ncat >/dev/null\n: > 512x512x512-ranked.png\n"
+                                    "echo 'line 3: boom' >&2\nexit 1\n";
+  fs::permissions(bin / "gnuplot", fs::perms::owner_all);
+  const char* old = std::getenv("PATH");
+  const std::string saved = old != nullptr ? old : "";
+  ::setenv("PATH", (bin.string() + ":" + saved).c_str(), 1);
+  ReportFiles out;
+  EXPECT_NO_THROW(out = write_tune_report(fixture(), dir_ / "report"));
+  ::setenv("PATH", saved.c_str(), 1);
+  EXPECT_EQ(out.files, (std::vector<fs::path>{dir_ / "report" / "report.json",
+                                              dir_ / "report" / "report.md"}));
+  ASSERT_GE(out.warnings.size(), 2u);
+  EXPECT_EQ(out.warnings[1], "gnuplot failed: line 3: boom");
+  std::size_t entries = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir_ / "report")) ++entries;
+  EXPECT_EQ(entries, 2u);
+  EXPECT_EQ(read_file(dir_ / "report" / "report.md"), tune_report_markdown(fixture(), false));
+}
+
 TEST_F(TuneReportTest, UnwritableFolderIsIoError) {
   fs::create_directories(dir_);
   std::ofstream(dir_ / "plain") << "x";
