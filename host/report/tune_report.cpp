@@ -588,12 +588,13 @@ std::string markdown(const Report& r, const std::optional<std::set<std::string>>
 std::string gp_quote(std::string_view s) {
   std::string out = "'";
   for (const char c : s) {
-    if (c == '\'')
+    if (c == '\'') {
       out += "''";
-    else if (c == '\n' || c == '\r')
+    } else if (c == '\n' || c == '\r') {
       out += ' ';
-    else
+    } else {
       out += c;
+    }
   }
   return out + "'";
 }
