@@ -1,4 +1,5 @@
-// The GEMM kernel families: their parameters, validity rules and default configs.
+// The GEMM kernel families: the registry, the rules every family shares, and the
+// default configs per device type.
 
 #include <algorithm>
 #include <string>
@@ -6,121 +7,108 @@
 #include "clgauge/config_id.hpp"
 #include "clgauge/error.hpp"
 #include "clgauge/gemm.hpp"
+#include "gemm/family.hpp"
 
 namespace clgauge {
-namespace {
+namespace gemm_detail {
 
-const std::vector<GemmFamily>& families() {
-  static const std::vector<GemmFamily> all = {
-      {"gemm.localtile",
-       "gemm_localtile",
-       true,
-       {{"MWG", 64, "rows of C per work-group"},
-        {"NWG", 64, "columns of C per work-group"},
-        {"KWG", 16, "depth of one K slice staged in local memory"},
-        {"MDIMC", 16, "work-items along rows (dimension 1)"},
-        {"NDIMC", 16, "work-items along columns (dimension 0)"},
-        {"VWM", 4, "vector width of global-to-local copies: 1, 2 or 4"},
-        {"LPAD", 1, "extra floats per local row against bank conflicts: 0 or 1"}}},
-      {"gemm.regtile",
-       "gemm_regtile",
-       true,
-       {{"MR", 6, "rows of C per work-item"},
-        {"NR", 16, "columns of C per work-item (multiple of VW)"},
-        {"VW", 8, "accumulator vector width: 1, 2, 4, 8 or 16"},
-        {"WGM", 1, "work-group size along rows of tiles (dimension 1)"},
-        {"WGN", 16, "work-group size along columns of tiles (dimension 0)"},
-        {"PACK_A", 1, "1: read A from packed MR-high panels; 0: read A in place"}}},
-  };
+Strides a_strides(const GemmProblem& p) {
+  const bool row_walk = (p.layout == Layout::row) == (p.trans_a == Op::n);
+  return row_walk ? Strides{p.offset_a, p.lda, 1} : Strides{p.offset_a, 1, p.lda};
+}
+
+Strides b_strides(const GemmProblem& p) {
+  const bool contiguous_j = (p.layout == Layout::row) == (p.trans_b == Op::n);
+  return contiguous_j ? Strides{p.offset_b, 1, p.ldb} : Strides{p.offset_b, p.ldb, 1};
+}
+
+Strides c_strides(const GemmProblem& p) {
+  return p.layout == Layout::row ? Strides{p.offset_c, p.ldc, 1} : Strides{p.offset_c, 1, p.ldc};
+}
+
+std::string FamilyImpl::build_options(const GemmConfig& c) const {
+  // -w: drivers warn about things that are not ours (PoCL on AVX2 warns that float16
+  // changes its internal ABI); build errors still arrive with the full log.
+  std::string opts = "-cl-std=CL1.2 -w";
+  for (const auto& [name, value] : c.params) opts += " -D" + name + "=" + std::to_string(value);
+  return opts;
+}
+
+const std::vector<const FamilyImpl*>& family_impls() {
+  static const std::vector<const FamilyImpl*> all = [] {
+    std::vector<const FamilyImpl*> v = {&direct_family(), &localtile_family(), &regtile_family()};
+    std::sort(v.begin(), v.end(),
+              [](const auto* x, const auto* y) { return x->info().name < y->info().name; });
+    return v;
+  }();
   return all;
+}
+
+const FamilyImpl& family_impl(std::string_view name) {
+  std::string known;
+  for (const auto* f : family_impls()) {
+    if (f->info().name == name) return *f;
+    known += (known.empty() ? "" : ", ") + f->info().name;
+  }
+  throw Error(ReasonCode::bad_input,
+              "unknown family '" + std::string(name) + "' (known: " + known + ")");
+}
+
+std::string rule_failed(const std::string& rule, const GemmConfig& c) {
+  return c.family + " config " + c.id() + ": " + rule;
 }
 
 bool is_pow2_upto(std::int64_t v, std::int64_t max) {
   return v >= 1 && v <= max && (v & (v - 1)) == 0;
 }
 
-std::string fail(const std::string& rule, const GemmConfig& c) {
-  return c.family + " config " + c.id() + ": " + rule;
+std::size_t ceil_div(std::int64_t a, std::int64_t b) {
+  return static_cast<std::size_t>((a + b - 1) / b);
 }
 
-std::optional<std::string> regtile_invalid(const GemmConfig& c, const DeviceInfo& d) {
-  const auto mr = c.get("MR"), nr = c.get("NR"), vw = c.get("VW");
-  const auto wgm = c.get("WGM"), wgn = c.get("WGN"), pack_a = c.get("PACK_A");
-  if (mr < 1 || mr > 16) return fail("MR = " + std::to_string(mr) + " not in 1..16", c);
-  if (!is_pow2_upto(vw, 16)) return fail("VW = " + std::to_string(vw) + " not in {1,2,4,8,16}", c);
-  if (nr < 1 || nr > 128) return fail("NR = " + std::to_string(nr) + " not in 1..128", c);
-  if (nr % vw != 0)
-    return fail("NR % VW != 0 (" + std::to_string(nr) + " % " + std::to_string(vw) + ")", c);
-  if (mr * nr > 256)
-    return fail(
-        "MR * NR = " + std::to_string(mr * nr) + " exceeds the register budget of 256 floats", c);
-  if (wgm < 1 || wgn < 1) return fail("work-group sizes must be >= 1", c);
-  if (static_cast<std::uint64_t>(wgm * wgn) > d.max_wg_size) {
-    return fail("WGM * WGN = " + std::to_string(wgm * wgn) + " exceeds max_wg_size " +
-                    std::to_string(d.max_wg_size),
-                c);
+std::optional<std::string> work_group_invalid(const GemmConfig& c, const DeviceLimits& d,
+                                              std::string_view x_name, std::int64_t x,
+                                              std::string_view y_name, std::int64_t y) {
+  if (x < 1 || y < 1) return rule_failed("work-group sizes must be >= 1", c);
+  if (static_cast<std::uint64_t>(x * y) > d.max_wg_size) {
+    return rule_failed(std::string(y_name) + " * " + std::string(x_name) + " = " +
+                           std::to_string(x * y) + " exceeds max_wg_size " +
+                           std::to_string(d.max_wg_size),
+                       c);
   }
-  if (static_cast<std::uint64_t>(wgn) > d.max_wi_sizes[0] ||
-      static_cast<std::uint64_t>(wgm) > d.max_wi_sizes[1]) {
-    return fail("work-group shape exceeds max_wi_sizes", c);
-  }
-  if (pack_a != 0 && pack_a != 1) return fail("PACK_A must be 0 or 1", c);
-  return std::nullopt;
-}
-
-std::optional<std::string> localtile_invalid(const GemmConfig& c, const DeviceInfo& d) {
-  const auto mwg = c.get("MWG"), nwg = c.get("NWG"), kwg = c.get("KWG");
-  const auto mdimc = c.get("MDIMC"), ndimc = c.get("NDIMC"), vwm = c.get("VWM");
-  const auto lpad = c.get("LPAD");
-  if (mwg < 1 || nwg < 1 || kwg < 1 || mdimc < 1 || ndimc < 1) {
-    return fail("tile sizes must be >= 1", c);
-  }
-  if (mwg > 256 || nwg > 256 || kwg > 256) return fail("MWG, NWG and KWG must be <= 256", c);
-  if (!is_pow2_upto(vwm, 4)) return fail("VWM = " + std::to_string(vwm) + " not in {1,2,4}", c);
-  if (lpad != 0 && lpad != 1) return fail("LPAD must be 0 or 1", c);
-  if (mwg % mdimc != 0) return fail("MWG % MDIMC != 0", c);
-  if (nwg % ndimc != 0) return fail("NWG % NDIMC != 0", c);
-  if (mwg % vwm != 0 || nwg % vwm != 0) return fail("MWG and NWG must be multiples of VWM", c);
-  if ((mwg / mdimc) * (nwg / ndimc) > 256) {
-    return fail("(MWG/MDIMC) * (NWG/NDIMC) exceeds the register budget of 256 floats", c);
-  }
-  if (static_cast<std::uint64_t>(mdimc * ndimc) > d.max_wg_size) {
-    return fail("MDIMC * NDIMC = " + std::to_string(mdimc * ndimc) + " exceeds max_wg_size " +
-                    std::to_string(d.max_wg_size),
-                c);
-  }
-  if (static_cast<std::uint64_t>(ndimc) > d.max_wi_sizes[0] ||
-      static_cast<std::uint64_t>(mdimc) > d.max_wi_sizes[1]) {
-    return fail("work-group shape exceeds max_wi_sizes", c);
-  }
-  const auto local_bytes = static_cast<std::uint64_t>(kwg * (mwg + lpad + nwg + lpad) * 4);
-  if (local_bytes > d.local_mem_bytes) {
-    return fail("needs " + std::to_string(local_bytes) + " bytes of local memory, device has " +
-                    std::to_string(d.local_mem_bytes),
-                c);
+  if (static_cast<std::uint64_t>(x) > d.max_wi_sizes[0] ||
+      static_cast<std::uint64_t>(y) > d.max_wi_sizes[1]) {
+    return rule_failed("work-group shape exceeds max_wi_sizes", c);
   }
   return std::nullopt;
 }
 
-}  // namespace
+}  // namespace gemm_detail
 
 const std::vector<GemmFamily>& gemm_families() {
-  return families();
+  static const std::vector<GemmFamily> all = [] {
+    std::vector<GemmFamily> v;
+    for (const auto* f : gemm_detail::family_impls()) v.push_back(f->info());
+    return v;
+  }();
+  return all;
 }
 
 const GemmFamily& gemm_family(std::string_view name) {
-  std::string known;
-  for (const auto& f : families()) {
-    if (f.name == name) return f;
-    known += (known.empty() ? "" : ", ") + f.name;
-  }
-  throw Error(ReasonCode::bad_input,
-              "unknown family '" + std::string(name) + "' (known: " + known + ")");
+  return gemm_detail::family_impl(name).info();
 }
 
-std::string GemmConfig::canonical() const { return config_canonical(family, params); }
+std::vector<std::string> gemm_family_spaces(std::string_view family) {
+  return gemm_detail::family_impl(family).basic_spaces();
+}
 
-std::string GemmConfig::id() const { return config_id(family, params); }
+std::string GemmConfig::canonical() const {
+  return config_canonical(family, params);
+}
+
+std::string GemmConfig::id() const {
+  return config_id(family, params);
+}
 
 std::int64_t GemmConfig::get(std::string_view name) const {
   for (const auto& [n, v] : params) {
@@ -155,8 +143,9 @@ GemmConfig GemmConfig::make(std::string_view family,
 }
 
 std::optional<std::string> gemm_config_invalid_reason(const GemmConfig& config,
-                                                      const DeviceInfo& device) {
-  const auto& f = gemm_family(config.family);
+                                                      const DeviceLimits& limits) {
+  const auto& impl = gemm_detail::family_impl(config.family);
+  const auto& f = impl.info();
   bool same_names = config.params.size() == f.params.size();
   for (std::size_t i = 0; same_names && i < f.params.size(); ++i) {
     same_names = config.params[i].first == f.params[i].name;
@@ -164,13 +153,34 @@ std::optional<std::string> gemm_config_invalid_reason(const GemmConfig& config,
   if (!same_names) {
     return config.family + " config must list its parameters in declared order";
   }
-  if (f.name == "gemm.regtile") return regtile_invalid(config, device);
-  return localtile_invalid(config, device);
+  return impl.invalid_reason(config, limits);
 }
+
+std::optional<std::string> gemm_config_invalid_reason(const GemmConfig& config,
+                                                      const DeviceInfo& device) {
+  return gemm_config_invalid_reason(config, DeviceLimits::from_device(device));
+}
+
+namespace {
+
+GemmConfig first_valid(const std::vector<GemmConfig>& prefs, const DeviceLimits& limits) {
+  for (const auto& c : prefs) {
+    if (!gemm_config_invalid_reason(c, limits)) return c;
+  }
+  return prefs.back();
+}
+
+// Valid on any device that can run a kernel at all (work-group 1x1, no local memory).
+GemmConfig last_resort() {
+  return GemmConfig::make("gemm.regtile",
+                          {{"MR", 1}, {"NR", 4}, {"VW", 4}, {"WGM", 1}, {"WGN", 1}});
+}
+
+}  // namespace
 
 GemmConfig default_gemm_config(const DeviceInfo& device) {
   // Preference lists per device type; the first config valid on the device wins.
-  // CPU: measured on PoCL (2-core AMD EPYC, AVX2) with bench_gemm; see README.
+  // CPU: measured on PoCL (2-core AMD EPYC) with bench_gemm; see docs/gemm.md.
   // GPU: the local-memory family with CLBlast-style 64x64 work-group tiles.
   std::vector<GemmConfig> prefs;
   if (device.is_gpu()) {
@@ -182,16 +192,17 @@ GemmConfig default_gemm_config(const DeviceInfo& device) {
     // 6 rows x one float16 column strip: 12 AVX2 accumulators plus B and the broadcast
     // fit the 16 vector registers. A 16-row work-group runs its work-items back to back
     // on one core, so one B panel is reused from cache by 16 row strips. Measured at
-    // 1024^3 against 30 other regtile shapes (README, "Default configs").
+    // 1024^3 against 30 other regtile shapes (docs/gemm.md, "Defaults").
     prefs.push_back(GemmConfig::make("gemm.regtile",
                                      {{"MR", 6}, {"NR", 16}, {"VW", 16}, {"WGM", 16}, {"WGN", 1}}));
   }
-  prefs.push_back(
-      GemmConfig::make("gemm.regtile", {{"MR", 1}, {"NR", 4}, {"VW", 4}, {"WGM", 1}, {"WGN", 1}}));
-  for (const auto& c : prefs) {
-    if (!gemm_config_invalid_reason(c, device)) return c;
-  }
-  return prefs.back();
+  prefs.push_back(last_resort());
+  return first_valid(prefs, DeviceLimits::from_device(device));
+}
+
+GemmConfig default_gemm_config(const DeviceInfo& device, const GemmProblem& problem) {
+  (void)problem;
+  return default_gemm_config(device);
 }
 
 }  // namespace clgauge

@@ -1,50 +1,23 @@
-// Compiles a GEMM config for a device and runs it: pack op(A) and op(B) into panels
-// (gemm_pack.cl), then the family's kernel.
+// Compiles a GEMM config for a device and runs it: the packing pass its family asks for
+// (gemm_pack.cl), then the family's kernel with the geometry the family gives.
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include <boost/compute/exception/opencl_error.hpp>
 
 #include "clgauge/error.hpp"
 #include "clgauge/gemm.hpp"
 #include "clgauge/kernels.hpp"
+#include "gemm/family.hpp"
 
 namespace bc = boost::compute;
 
 namespace clgauge {
 namespace {
 
-std::string define_options(const GemmConfig& c) {
-  // OpenCL C 1.2 on every device; no fast-math or mad flags: parity needs exact fma.
-  // -w: drivers warn about things that are not ours (PoCL on AVX2 warns that float16
-  // changes its internal ABI); build errors still arrive with the full log.
-  std::string opts = "-cl-std=CL1.2 -w";
-  for (const auto& [name, value] : c.params) opts += " -D" + name + "=" + std::to_string(value);
-  return opts;
-}
-
-std::size_t ceil_div(std::int64_t a, std::int64_t b) {
-  return static_cast<std::size_t>((a + b - 1) / b);
-}
-
-// Strides so that X(p, k) = src[off + p * sp + k * sk] for the matrix being packed.
-struct Strides {
-  std::int64_t off;
-  std::int64_t sp;
-  std::int64_t sk;
-};
-
-// op(A)(i, k): p = i.
-Strides a_strides(const GemmProblem& p) {
-  const bool row_walk = (p.layout == Layout::row) == (p.trans_a == Op::n);
-  return row_walk ? Strides{p.offset_a, p.lda, 1} : Strides{p.offset_a, 1, p.lda};
-}
-
-// op(B)(k, j): p = j.
-Strides b_strides(const GemmProblem& p) {
-  const bool contiguous_j = (p.layout == Layout::row) == (p.trans_b == Op::n);
-  return contiguous_j ? Strides{p.offset_b, 1, p.ldb} : Strides{p.offset_b, p.ldb, 1};
-}
+using gemm_detail::ceil_div;
 
 void ensure_size(bc::buffer& buf, bc::context& ctx, std::size_t floats) {
   const std::size_t bytes = std::max<std::size_t>(floats, 1) * sizeof(float);
@@ -64,32 +37,28 @@ void require_buffer(const bc::buffer& b, std::size_t elements, const char* name)
 
 GemmKernel::GemmKernel(Device& device, const ProgramCache& cache, GemmConfig config)
     : device_(&device), config_(std::move(config)) {
-  const auto& family = gemm_family(config_.family);
+  const auto& family = gemm_detail::family_impl(config_.family);
   if (auto why = gemm_config_invalid_reason(config_, device.info())) {
     throw Error(ReasonCode::invalid_config, *why);
   }
-  const bool regtile = family.name == "gemm.regtile";
-  const auto main = build_program(device, cache, config_.family + " " + config_.id(),
-                                  kernel_source(family.kernel), define_options(config_));
-  main_ = main.program.create_kernel(family.kernel);
+  const auto main =
+      build_program(device, cache, config_.family + " " + config_.id(),
+                    kernel_source(family.info().kernel), family.build_options(config_));
+  main_ = main.program.create_kernel(family.info().kernel);
   build_ms_ += main.build_ms;
   from_cache_ = main.from_cache;
 
-  const auto pack_src = kernel_source("gemm_pack");
-  const auto panel_a = config_.get(regtile ? "MR" : "MWG");
-  const auto panel_b = config_.get(regtile ? "NR" : "NWG");
-  const auto pb = build_program(device, cache, "gemm_pack", pack_src,
-                                "-cl-std=CL1.2 -DPANEL=" + std::to_string(panel_b));
-  pack_b_ = pb.program.create_kernel("pack_panels");
-  build_ms_ += pb.build_ms;
-  from_cache_ = from_cache_ && pb.from_cache;
-  if (!regtile || config_.get("PACK_A") == 1) {
-    const auto pa = build_program(device, cache, "gemm_pack", pack_src,
-                                  "-cl-std=CL1.2 -DPANEL=" + std::to_string(panel_a));
-    pack_a_ = pa.program.create_kernel("pack_panels");
-    build_ms_ += pa.build_ms;
-    from_cache_ = from_cache_ && pa.from_cache;
-  }
+  const auto needs = family.packing(config_);
+  auto build_pack = [&](std::int64_t panel, bc::kernel& out) {
+    if (panel == 0) return;
+    const auto built = build_program(device, cache, "gemm_pack", kernel_source("gemm_pack"),
+                                     "-cl-std=CL1.2 -DPANEL=" + std::to_string(panel));
+    out = built.program.create_kernel("pack_panels");
+    build_ms_ += built.build_ms;
+    from_cache_ = from_cache_ && built.from_cache;
+  };
+  build_pack(needs.panel_b, pack_b_);
+  build_pack(needs.panel_a, pack_a_);
 }
 
 GemmTiming GemmKernel::run(const GemmProblem& problem, const bc::buffer& a, const bc::buffer& b,
@@ -100,68 +69,50 @@ GemmTiming GemmKernel::run(const GemmProblem& problem, const bc::buffer& a, cons
   require_buffer(b, p.b_elements(), "B");
   require_buffer(c, p.c_elements(), "C");
 
-  const bool regtile = config_.family == "gemm.regtile";
-  const bool pack_a = !regtile || config_.get("PACK_A") == 1;
-  const std::int64_t pa = config_.get(regtile ? "MR" : "MWG");
-  const std::int64_t pb = config_.get(regtile ? "NR" : "NWG");
-  const std::int64_t kblock = regtile ? 1 : config_.get("KWG");
-  const std::int64_t kp = static_cast<std::int64_t>(ceil_div(p.k, kblock)) * kblock;
-  const std::size_t panels_a = ceil_div(p.m, pa);
-  const std::size_t panels_b = ceil_div(p.n, pb);
-  const auto m = static_cast<cl_int>(p.m), n = static_cast<cl_int>(p.n);
-  const auto k = static_cast<cl_int>(p.k), kpi = static_cast<cl_int>(kp);
-  const std::int64_t sci = p.layout == Layout::row ? p.ldc : 1;
-  const std::int64_t scj = p.layout == Layout::row ? 1 : p.ldc;
+  const auto& family = gemm_detail::family_impl(config_.family);
+  const auto needs = family.packing(config_);
+  const std::int64_t kp = static_cast<std::int64_t>(ceil_div(p.k, needs.k_block)) * needs.k_block;
 
   auto& q = device_->queue();
   auto& ctx = device_->context();
   try {
-    ensure_size(b_panels_, ctx, panels_b * static_cast<std::size_t>(kp * pb));
-    if (pack_a) ensure_size(a_panels_, ctx, panels_a * static_cast<std::size_t>(kp * pa));
-
-    auto enqueue_pack = [&](bc::kernel& kern, cl_int rows, const bc::buffer& src, Strides s,
-                            bc::buffer& dst, std::size_t panels) {
-      kern.set_args(rows, k, kpi, src, static_cast<cl_long>(s.off), static_cast<cl_long>(s.sp),
-                    static_cast<cl_long>(s.sk), dst);
+    auto enqueue_pack = [&](bc::kernel& kern, std::int64_t rows, std::int64_t panel,
+                            const bc::buffer& src, gemm_detail::Strides s, bc::buffer& dst) {
+      const std::size_t panels = ceil_div(rows, panel);
+      ensure_size(dst, ctx, panels * static_cast<std::size_t>(kp * panel));
+      kern.set_args(static_cast<cl_int>(rows), static_cast<cl_int>(p.k), static_cast<cl_int>(kp),
+                    src, static_cast<cl_long>(s.off), static_cast<cl_long>(s.sp),
+                    static_cast<cl_long>(s.sq), dst);
       const std::size_t global[2] = {static_cast<std::size_t>(kp), panels};
       return q.enqueue_nd_range_kernel(kern, 2, nullptr, global, nullptr);
     };
 
-    GemmTiming t;
-    bc::event first;
-    if (pack_a) {
-      first = enqueue_pack(pack_a_, m, a, a_strides(p), a_panels_, panels_a);
+    std::vector<bc::event> packs;
+    if (needs.panel_a > 0) {
+      packs.push_back(
+          enqueue_pack(pack_a_, p.m, needs.panel_a, a, gemm_detail::a_strides(p), a_panels_));
     }
-    auto ev_b = enqueue_pack(pack_b_, n, b, b_strides(p), b_panels_, panels_b);
-    if (!pack_a) first = ev_b;
+    if (needs.panel_b > 0) {
+      packs.push_back(
+          enqueue_pack(pack_b_, p.n, needs.panel_b, b, gemm_detail::b_strides(p), b_panels_));
+    }
 
-    bc::event ev_main;
-    if (regtile) {
-      const auto wgm = static_cast<std::size_t>(config_.get("WGM"));
-      const auto wgn = static_cast<std::size_t>(config_.get("WGN"));
-      const auto sa = a_strides(p);
-      main_.set_args(m, n, k, p.alpha, p.beta, pack_a ? a_panels_ : a, static_cast<cl_long>(sa.off),
-                     static_cast<cl_long>(sa.sp), static_cast<cl_long>(sa.sk), b_panels_, c,
-                     static_cast<cl_long>(p.offset_c), static_cast<cl_long>(sci),
-                     static_cast<cl_long>(scj));
-      const std::size_t global[2] = {ceil_div(static_cast<std::int64_t>(panels_b), wgn) * wgn,
-                                     ceil_div(static_cast<std::int64_t>(panels_a), wgm) * wgm};
-      const std::size_t local[2] = {wgn, wgm};
-      ev_main = q.enqueue_nd_range_kernel(main_, 2, nullptr, global, local);
-    } else {
-      const auto mdimc = static_cast<std::size_t>(config_.get("MDIMC"));
-      const auto ndimc = static_cast<std::size_t>(config_.get("NDIMC"));
-      main_.set_args(m, n, kpi, p.alpha, p.beta, a_panels_, b_panels_, c,
-                     static_cast<cl_long>(p.offset_c), static_cast<cl_long>(sci),
-                     static_cast<cl_long>(scj));
-      const std::size_t global[2] = {panels_b * ndimc, panels_a * mdimc};
-      const std::size_t local[2] = {ndimc, mdimc};
-      ev_main = q.enqueue_nd_range_kernel(main_, 2, nullptr, global, local);
-    }
+    const gemm_detail::LaunchOperands ops{p,
+                                          a,
+                                          b,
+                                          c,
+                                          needs.panel_a > 0 ? &a_panels_ : nullptr,
+                                          needs.panel_b > 0 ? &b_panels_ : nullptr,
+                                          kp};
+    const auto g = family.bind(main_, config_, ops);
+    bc::event ev_main =
+        q.enqueue_nd_range_kernel(main_, 2, nullptr, g.global.data(), g.local.data());
     ev_main.wait();
+
+    GemmTiming t;
     t.kernel_ms = event_ms(ev_main);
-    t.pack_ms = event_ms(ev_b) + (pack_a ? event_ms(first) : 0.0);
-    t.total_ms = span_ms(first, ev_main);
+    for (const auto& e : packs) t.pack_ms += event_ms(e);
+    t.total_ms = span_ms(packs.empty() ? ev_main : packs.front(), ev_main);
     return t;
   } catch (const bc::opencl_error& e) {
     throw Error(ReasonCode::launch_failed,
@@ -172,7 +123,8 @@ GemmTiming GemmKernel::run(const GemmProblem& problem, const bc::buffer& a, cons
 GemmTiming gemm(Device& device, const GemmProblem& problem, const bc::buffer& a,
                 const bc::buffer& b, bc::buffer& c, const std::optional<GemmConfig>& config,
                 const ProgramCache& cache) {
-  GemmKernel kernel(device, cache, config ? *config : default_gemm_config(device.info()));
+  const GemmProblem p = problem.resolved();
+  GemmKernel kernel(device, cache, config ? *config : default_gemm_config(device.info(), p));
   return kernel.run(problem, a, b, c);
 }
 

@@ -17,6 +17,7 @@
 
 #include <boost/compute/buffer.hpp>
 
+#include "clgauge/device_limits.hpp"
 #include "clgauge/runtime.hpp"
 
 namespace clgauge {
@@ -82,7 +83,7 @@ struct GemmParam {
 };
 
 struct GemmFamily {
-  std::string name;               // "gemm.regtile", "gemm.localtile"
+  std::string name;               // "gemm.direct", "gemm.localtile", "gemm.regtile"
   std::string kernel;             // kernels_cl/<kernel>.cl and its entry point
   bool bitwise = true;            // every config gives the canonical bits
   std::vector<GemmParam> params;  // declared order
@@ -92,6 +93,10 @@ struct GemmFamily {
 const std::vector<GemmFamily>& gemm_families();
 // Throws Error(bad_input) "unknown family" listing the known ones.
 const GemmFamily& gemm_family(std::string_view name);
+// The family's shipped basic space file names (tuning/spaces/<name>.json), e.g.
+// {"regtile_basic"}: what `clgauge tune --family F` searches by default.
+// Throws Error(bad_input) for an unknown family.
+std::vector<std::string> gemm_family_spaces(std::string_view family);
 
 // A kernel config: a family and a value for each of its parameters, in declared order.
 struct GemmConfig {
@@ -114,17 +119,26 @@ struct GemmConfig {
   bool operator==(const GemmConfig&) const = default;
 };
 
-// Why a config cannot run on a device, or nullopt when it can. Checks divisibility,
-// allowed values, work-group limits, local memory and a register budget.
+// Why a config cannot run on a device, or nullopt when it can: the family's own rules
+// (docs/gemm.md) over divisibility, allowed values, work-group limits, local memory and
+// a register budget. The limits may come from a live device or a limits file.
+// Throws Error(bad_input) for an unknown family.
+std::optional<std::string> gemm_config_invalid_reason(const GemmConfig& config,
+                                                      const DeviceLimits& limits);
+// The same, with the limits of a device (DeviceLimits::from_device).
 std::optional<std::string> gemm_config_invalid_reason(const GemmConfig& config,
                                                       const DeviceInfo& device);
 
-// The default config for a device type (see host/gemm/families.cpp for the
+// The default config for a device type, for large problems (see docs/gemm.md for the
 // measurements behind each).
 GemmConfig default_gemm_config(const DeviceInfo& device);
+// The default config for a device type and a problem size: small and skinny problems get
+// a direct (unpacked) config where that was measured to win on the device type, others
+// the size-independent default above. Always valid on the device.
+GemmConfig default_gemm_config(const DeviceInfo& device, const GemmProblem& problem);
 
 struct GemmTiming {
-  double pack_ms = 0;    // device time of the packing kernels
+  double pack_ms = 0;    // device time of the packing kernels (0 for gemm.direct)
   double kernel_ms = 0;  // device time of the GEMM kernel
   double total_ms = 0;   // start of the first kernel to end of the last
 };
@@ -157,7 +171,7 @@ class GemmKernel {
   bool from_cache_ = false;
 };
 
-// One-call GEMM on device buffers: config defaults to default_gemm_config(device).
+// One-call GEMM on device buffers: config defaults to default_gemm_config(device, problem).
 GemmTiming gemm(Device& device, const GemmProblem& problem, const boost::compute::buffer& a,
                 const boost::compute::buffer& b, boost::compute::buffer& c,
                 const std::optional<GemmConfig>& config = std::nullopt,

@@ -1,4 +1,4 @@
-// Every config of a sweep of both GEMM families gives the canonical bits on every
+// Every config of a sweep of every GEMM family gives the canonical bits on every
 // shape, layout, transpose, leading dimension, offset and alpha/beta below.
 
 #include <gtest/gtest.h>
@@ -97,7 +97,18 @@ std::vector<GemmConfig> parity_configs() {
        {"VWM", 4},
        {"LPAD", 1}},
   };
+  // gemm.direct: every vector width, tiles that divide nothing, a tile wider than most
+  // problems (the clamped gather path), and work-groups of several shapes.
+  const std::vector<P> direct = {
+      {{"MR", 1}, {"NR", 1}, {"VW", 1}, {"WGM", 1}, {"WGN", 1}},
+      {{"MR", 3}, {"NR", 6}, {"VW", 2}, {"WGM", 2}, {"WGN", 3}},
+      {{"MR", 5}, {"NR", 12}, {"VW", 4}, {"WGM", 1}, {"WGN", 1}},
+      {{"MR", 4}, {"NR", 16}, {"VW", 8}, {"WGM", 1}, {"WGN", 1}},
+      {{"MR", 8}, {"NR", 32}, {"VW", 16}, {"WGM", 2}, {"WGN", 1}},
+      {{"MR", 2}, {"NR", 64}, {"VW", 16}, {"WGM", 1}, {"WGN", 2}},
+  };
   std::vector<GemmConfig> out;
+  for (const auto& p : direct) out.push_back(GemmConfig::make("gemm.direct", p));
   for (const auto& p : regtile) out.push_back(GemmConfig::make("gemm.regtile", p));
   for (const auto& p : localtile) out.push_back(GemmConfig::make("gemm.localtile", p));
   return out;
@@ -138,9 +149,8 @@ TEST_P(GemmParity, BitwiseEqualToCanonicalReferenceOnEveryProblem) {
 
 INSTANTIATE_TEST_SUITE_P(Sweep, GemmParity, ::testing::ValuesIn(parity_configs()),
                          [](const auto& info) {
-                           std::string name =
-                               info.param.family == "gemm.regtile" ? "regtile_" : "localtile_";
-                           return name + info.param.id();
+                           // "gemm.regtile" -> "regtile_<id>"
+                           return info.param.family.substr(5) + "_" + info.param.id();
                          });
 
 // Runs a config on every 4th parity problem (all layouts, transposes and alpha/beta
@@ -179,7 +189,7 @@ TEST_P(GemmBasicSpace, EveryValidConfigIsBitwiseCanonical) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Shipped, GemmBasicSpace,
-                         ::testing::Values("regtile_basic", "localtile_basic"));
+                         ::testing::Values("direct_basic", "regtile_basic", "localtile_basic"));
 
 TEST(GemmDefault, DefaultConfigIsValidOnTheDevice) {
   CLGAUGE_REQUIRE_DEVICE();

@@ -1,0 +1,161 @@
+// The family objects' own rules against every shipped space, with no device: a space
+// whose constraints admit a config its family rejects is a bug in the space file.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "clgauge/error.hpp"
+#include "clgauge/gemm.hpp"
+#include "clgauge/space.hpp"
+
+namespace clgauge {
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kSpaces = fs::path(CLGAUGE_SOURCE_DIR) / "tuning" / "spaces";
+
+std::vector<fs::path> shipped_spaces() {
+  std::vector<fs::path> out;
+  for (const auto& e : fs::directory_iterator(kSpaces)) {
+    if (e.path().extension() == ".json") out.push_back(e.path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+bool is_gemm_family(const std::string& name) {
+  for (const auto& f : gemm_families()) {
+    if (f.name == name) return true;
+  }
+  return false;
+}
+
+// Limits to check every space under: the example GPU, a typical PoCL CPU device
+// (committed fixture, so this runs with no device) and the live devices when present.
+std::vector<std::pair<std::string, DeviceLimits>> limit_sets() {
+  std::vector<std::pair<std::string, DeviceLimits>> out;
+  out.emplace_back("example_gpu", DeviceLimits::load(fs::path(CLGAUGE_SOURCE_DIR) / "tuning" /
+                                                     "limits" / "example_gpu.json"));
+  out.emplace_back("pocl_cpu fixture", DeviceLimits::load(fs::path(CLGAUGE_SOURCE_DIR) / "tests" /
+                                                          "gemm" / "pocl_cpu_limits.json"));
+  for (const auto& d : list_devices()) out.emplace_back(d.label(), DeviceLimits::from_device(d));
+  return out;
+}
+
+TEST(GemmFamilyRules, EveryCandidateOfEveryShippedSpaceIsValidForItsFamily) {
+  std::size_t checked = 0;
+  std::set<std::string> families_seen;
+  for (const auto& file : shipped_spaces()) {
+    const auto space = ParameterSpace::load(file);
+    if (!is_gemm_family(space.family)) continue;  // e.g. the synthetic enumeration benchmark
+    families_seen.insert(space.family);
+    for (const auto& [label, limits] : limit_sets()) {
+      CompiledSpace compiled(space, limits);
+      const auto names = space.parameter_names();
+      const auto candidates = compiled.candidates();
+      EXPECT_FALSE(candidates.empty()) << file.filename() << " under " << label;
+      for (const auto& cand : candidates) {
+        GemmConfig cfg{space.family, {}};
+        for (std::size_t i = 0; i < names.size(); ++i)
+          cfg.params.emplace_back(names[i], cand.values[i]);
+        const auto why = gemm_config_invalid_reason(cfg, limits);
+        ASSERT_FALSE(why) << file.filename() << " under " << label << " admits " << cfg.canonical()
+                          << ": " << *why;
+        ++checked;
+      }
+    }
+  }
+  EXPECT_GT(checked, 100u);
+  std::set<std::string> all;
+  for (const auto& f : gemm_families()) all.insert(f.name);
+  EXPECT_EQ(families_seen, all) << "every family ships at least one space";
+}
+
+TEST(GemmFamilyRules, BasicSpacesOfEachFamilyExistAndBelongToIt) {
+  for (const auto& f : gemm_families()) {
+    const auto spaces = gemm_family_spaces(f.name);
+    ASSERT_FALSE(spaces.empty()) << f.name;
+    for (const auto& name : spaces) {
+      const auto space = ParameterSpace::load(kSpaces / (name + ".json"));
+      EXPECT_EQ(space.family, f.name) << name;
+      std::vector<std::string> declared;
+      for (const auto& p : f.params) declared.push_back(p.name);
+      EXPECT_EQ(space.parameter_names(), declared) << name << " lists the family's parameters "
+                                                   << "in declared order";
+    }
+  }
+  EXPECT_EQ(gemm_family_spaces("gemm.direct"), std::vector<std::string>{"direct_basic"});
+  EXPECT_THROW(gemm_family_spaces("gemm.none"), Error);
+}
+
+TEST(GemmFamilyRules, LimitsFileAndDeviceInfoGiveTheSameAnswer) {
+  DeviceInfo d;
+  d.type = "gpu";
+  d.max_wg_size = 256;
+  d.max_wi_sizes = {256, 256, 64};
+  d.local_mem_bytes = 32 * 1024;
+  const auto limits = DeviceLimits::from_device(d);
+  for (const auto& f : gemm_families()) {
+    for (const auto& name : gemm_family_spaces(f.name)) {
+      auto space = compile_space(kSpaces / (name + ".json"), limits);
+      for (const auto& cand : space.candidates()) {
+        GemmConfig cfg{f.name, {}};
+        const auto names = space.space().parameter_names();
+        for (std::size_t i = 0; i < names.size(); ++i)
+          cfg.params.emplace_back(names[i], cand.values[i]);
+        EXPECT_EQ(gemm_config_invalid_reason(cfg, d), gemm_config_invalid_reason(cfg, limits));
+      }
+    }
+  }
+  // A config over the work-group limit is refused the same way by both.
+  const auto big = GemmConfig::make("gemm.direct", {{"WGM", 32}, {"WGN", 16}});
+  ASSERT_TRUE(gemm_config_invalid_reason(big, limits));
+  EXPECT_EQ(gemm_config_invalid_reason(big, d), gemm_config_invalid_reason(big, limits));
+  EXPECT_NE(gemm_config_invalid_reason(big, limits)->find("max_wg_size 256"), std::string::npos);
+}
+
+TEST(GemmDirectRules, ValidityRulesNameTheRule) {
+  DeviceLimits cpu;
+  cpu.max_wg_size = 4096;
+  cpu.max_wi_sizes = {4096, 4096, 4096};
+  cpu.local_mem_bytes = 0;  // the direct family needs no local memory
+  cpu.is_cpu = true;
+  EXPECT_FALSE(gemm_config_invalid_reason(GemmConfig::defaults_for("gemm.direct"), cpu));
+  auto why = [&](std::vector<std::pair<std::string, std::int64_t>> o) {
+    return gemm_config_invalid_reason(GemmConfig::make("gemm.direct", o), cpu).value_or("");
+  };
+  EXPECT_NE(why({{"NR", 12}, {"VW", 8}}).find("NR % VW"), std::string::npos);
+  EXPECT_NE(why({{"VW", 3}, {"NR", 12}}).find("VW = 3"), std::string::npos);
+  EXPECT_NE(why({{"VW", 32}, {"NR", 32}}).find("VW = 32"), std::string::npos);
+  EXPECT_NE(why({{"MR", 0}}).find("MR = 0"), std::string::npos);
+  EXPECT_NE(why({{"MR", 17}}).find("MR = 17"), std::string::npos);
+  EXPECT_NE(why({{"NR", 256}, {"MR", 1}}).find("NR = 256"), std::string::npos);
+  EXPECT_NE(why({{"MR", 16}, {"NR", 32}}).find("register budget"), std::string::npos);
+  EXPECT_NE(why({{"WGM", 0}}).find("work-group sizes"), std::string::npos);
+  EXPECT_NE(why({{"WGM", 64}, {"WGN", 128}}).find("max_wg_size"), std::string::npos);
+  cpu.max_wi_sizes = {4, 4096, 4096};
+  EXPECT_NE(why({{"WGN", 8}}).find("max_wi_sizes"), std::string::npos);
+  // The reason names the family and the config id.
+  const auto cfg = GemmConfig::make("gemm.direct", {{"VW", 3}});
+  EXPECT_EQ(why({{"VW", 3}}).rfind("gemm.direct config " + cfg.id() + ": ", 0), 0u);
+}
+
+TEST(GemmDirectRules, CanonicalStringIsGolden) {
+  // These bytes are a promise: ids name results in stores, logs and databases.
+  const auto d = GemmConfig::defaults_for("gemm.direct");
+  EXPECT_EQ(d.canonical(), "family=gemm.direct;MR=4;NR=16;VW=8;WGM=1;WGN=1");
+  EXPECT_EQ(gemm_family("gemm.direct").kernel, "gemm_direct");
+  EXPECT_TRUE(gemm_family("gemm.direct").bitwise);
+  std::vector<std::string> names;
+  for (const auto& f : gemm_families()) names.push_back(f.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"gemm.direct", "gemm.localtile", "gemm.regtile"}));
+}
+
+}  // namespace
+}  // namespace clgauge
