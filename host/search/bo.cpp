@@ -6,10 +6,10 @@
 //             Matern 5/2 with one length scale; the length scale and the noise (nugget) are
 //             chosen on a fixed grid by the marginal likelihood with the signal variance
 //             profiled out. At most kMaxModel points: the best half and the latest half.
-//  feasibility  p(x) = (p0 + sum_i k(x, x_i) ok_i) / (1 + sum_i k(x, x_i)) over every
-//             evaluation, p0 = (successes + 1) / (evaluations + 2): a kernel-smoothed success
-//             rate with the GP's correlation; 1 when nothing failed. Failures never enter the
-//             regression.
+//  feasibility  a second GP of the same kind (own length scale and nugget) regresses the
+//             success label (1 ok, 0 failed) of every evaluation; p(x) is its mean clamped to
+//             [kMinFeasible, 1] (least-squares classification); 1 when nothing failed.
+//             Failures never enter the objective regression.
 //  acquisition  expected improvement below the best log objective, times p(x); ties by id.
 //  candidates all unevaluated configs when there are at most kScoreAll; else kSample drawn
 //             uniformly (Philox, seeded by seed and history length) plus every unevaluated
@@ -41,6 +41,7 @@ constexpr std::size_t kScoreAll = 8192;
 constexpr std::size_t kSample = 4096;
 constexpr std::size_t kNeighbourhoodOf = 5;
 constexpr std::size_t kMaxModel = 256;
+constexpr double kMinFeasible = 1e-3;
 constexpr double kLengthScales[] = {0.1, 0.15, 0.25, 0.4, 0.6, 1.0, 1.6};  // times sqrt(dims)
 constexpr double kNuggets[] = {1e-6, 1e-3, 1e-2, 1e-1};
 
@@ -175,27 +176,12 @@ class Bo final : public SearchStrategy {
     std::vector<double> pfeas(cand.size(), 1.0);
     std::size_t failures = history.size() - real_ok;
     if (failures > 0) {
-      std::vector<std::size_t> all;
-      std::vector<double> okv;
-      for (const auto& h : history) {
-        all.push_back(h.config);
-        okv.push_back(h.objective ? 1.0 : 0.0);
-      }
-      const double p0 =
-          (static_cast<double>(real_ok) + 1) / (static_cast<double>(history.size()) + 2);
-      const Eigen::MatrixXd fx = features(space, dims, all);
-      const Eigen::MatrixXd cx = features(space, dims, cand);
+      std::vector<Point> labels;
+      for (const auto& h : history) labels.push_back({h.config, h.objective ? 1.0 : 0.0});
+      const Model f = fit(space, dims, std::move(labels));
+      const auto fp = predict(space, f, cand);
       for (std::size_t i = 0; i < cand.size(); ++i) {
-        double num = p0, den = 1.0;
-        for (std::size_t j = 0; j < all.size(); ++j) {
-          const double r =
-              (cx.row(static_cast<Eigen::Index>(i)) - fx.row(static_cast<Eigen::Index>(j))).norm() /
-              m.length;
-          const double k = matern52(r);
-          num += k * okv[j];
-          den += k;
-        }
-        pfeas[i] = num / den;
+        pfeas[i] = std::clamp(f.y_mean + f.y_scale * fp.mu[i], kMinFeasible, 1.0);
       }
     }
     const double best = (ranked.front().y - m.y_mean) / m.y_scale;
