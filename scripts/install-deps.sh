@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev libxxhash-dev librandom123-dev libmuparser-dev
   libsqlite3-dev libopenblas-dev
+  clang libclang-rt-14-dev clang-format clang-tidy
 )
 
 missing=()
