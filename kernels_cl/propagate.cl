@@ -1,5 +1,5 @@
 // Layered graph propagation (the T1 stage), bit-identical to the CPU reference
-// (DESIGN.md, "Layered propagation"; host/propagate/cpu_layered.cpp).
+// (docs/semantics.md, "Layered propagation"; host/propagate/cpu_layered.cpp).
 //
 // Parameters (-D, with defaults):
 //   PROP_WG     work-group size of every kernel here (default 128); the host launches

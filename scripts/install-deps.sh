@@ -12,6 +12,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libxxhash-dev librandom123-dev libmuparser-dev
   libsqlite3-dev libopenblas-dev
   libeigen3-dev zlib1g-dev gnuplot-nox
+  clang libclang-rt-14-dev clang-format clang-tidy
 )
 
 missing=()

@@ -78,8 +78,26 @@ TEST(Runtime, SelectDeviceBySpec) {
   EXPECT_EQ(select_device("2", devs).index, 2);
   EXPECT_EQ(select_device("alpha / CPU", devs).index, 0);
   EXPECT_EQ(select_device("other", devs).index, 2);
-  EXPECT_THROW(select_device("7", devs), Error);
-  EXPECT_THROW(select_device("nothing", devs), Error);
+  // A spec that matches nothing is the user's mistake (exit 2), by index or by name,
+  // from --device or from CLGAUGE_DEVICE.
+  for (const char* spec : {"7", "nothing"}) {
+    try {
+      select_device(spec, devs);
+      ADD_FAILURE() << spec;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ReasonCode::bad_input) << spec;
+      EXPECT_NE(std::string(e.what()).find(spec), std::string::npos) << e.what();
+    }
+  }
+  ::setenv("CLGAUGE_DEVICE", "bogus", 1);
+  try {
+    select_device("", devs);
+    ADD_FAILURE() << "CLGAUGE_DEVICE=bogus";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ReasonCode::bad_input);
+    EXPECT_NE(std::string(e.what()).find("CLGAUGE_DEVICE"), std::string::npos) << e.what();
+  }
+  ::unsetenv("CLGAUGE_DEVICE");
   EXPECT_THROW(select_device("", {}), Error);
   ::setenv("CLGAUGE_DEVICE", "alpha", 1);
   EXPECT_EQ(select_device("", devs).index, 0);
@@ -103,8 +121,8 @@ TEST(Runtime, ProgramCacheRoundTrip) {
   const auto devices = list_devices();
   if (devices.empty()) GTEST_SKIP() << "no OpenCL device";
   auto dev = Device::open(devices.front());
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("clgauge-cache-test-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("clgauge-cache-test-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   const auto cache = ProgramCache::at(dir);
   const char* src = "__kernel void twice(__global float* x) { x[get_global_id(0)] *= 2.0f; }";

@@ -27,6 +27,7 @@ struct PlanFlags {
   std::uint64_t top_k = 0;
   std::uint64_t sessions = 3;
   std::uint64_t runs = 3;
+  std::uint64_t max_work = CompiledSpace::kDefaultWorkLimit;
   bool top_k_given = false;
   bool random_order = false;
   bool count = false;
@@ -152,10 +153,12 @@ int run_plan(const PlanFlags& f, Streams s) {
   if (f.sessions == 0)
     throw Error(ReasonCode::bad_input, "--replay-sessions: '0': must be at least 1");
   if (f.runs == 0) throw Error(ReasonCode::bad_input, "--replay-runs: '0': must be at least 1");
+  if (f.max_work == 0) throw Error(ReasonCode::bad_input, "--max-work: '0': must be at least 1");
   const auto space_file = find_space_file(f.space);
   auto space = ParameterSpace::load(space_file);
   const Limits limits = resolve_limits(f);
   CompiledSpace compiled(std::move(space), limits.values);
+  compiled.set_work_limit(f.max_work);
 
   if (f.count) {
     s.out << compiled.count(shard) << "\n";
@@ -193,7 +196,8 @@ Runner add_plan_command(CLI::App& app) {
                                  "device whose limits apply: flat index or substring (default: "
                                  "CLGAUGE_DEVICE, else the first GPU, else the first device)");
   auto* limits = cmd->add_option("--device-limits", f->limits_file,
-                                 "JSON file of device limits (plan for a device that is absent)");
+                                 "JSON file of device limits (plan for a device that is absent)")
+                     ->check(input_file_validator());
   device->excludes(limits);
   limits->excludes(device);
   cmd->add_option("--shapes", f->shapes, "comma-separated <m>x<n>x<k> shapes of the replay plan")
@@ -209,6 +213,10 @@ Runner add_plan_command(CLI::App& app) {
   cmd->add_option("--replay-runs", f->runs, "runs per session")
       ->capture_default_str()
       ->needs(top_k);
+  cmd->add_option("--max-work", f->max_work,
+                  "stop enumerating after this many bound parameter values (a bound on the "
+                  "time a huge space can take)")
+      ->capture_default_str();
   cmd->add_flag("--random-order", f->random_order,
                 "list candidates in the seeded random order (random search) instead of "
                 "declared order");

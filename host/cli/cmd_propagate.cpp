@@ -166,9 +166,11 @@ Runner add_propagate_command(CLI::App& app) {
       "propagate",
       "layered graph propagation (T1) on the device or the CPU, or --generate a graph");
   auto f = std::make_shared<PropagateFlags>();
-  cmd->add_option("--graph", f->graph, "graph file (binary CSR or JSON)");
+  cmd->add_option("--graph", f->graph, "graph file (binary CSR or JSON)")
+      ->check(input_file_validator());
   cmd->add_option("--seeds-file", f->seeds_file,
-                  "seeds JSON {\"seed_nodes\": [...], \"seed_weights\": [...]}");
+                  "seeds JSON {\"seed_nodes\": [...], \"seed_weights\": [...]}")
+      ->check(input_file_validator());
   cmd->add_option("--seed-nodes", f->seed_nodes, "comma-separated seed node ids");
   cmd->add_option("--seed-weights", f->seed_weights, "comma-separated seed weights");
   cmd->add_option("--rate", f->params.rate, "decay base in (0, 1]")->capture_default_str();

@@ -129,8 +129,10 @@ GemmConfig GemmConfig::make(std::string_view family,
                             const std::vector<std::pair<std::string, std::int64_t>>& overrides) {
   GemmConfig c = defaults_for(family);
   for (const auto& [name, value] : overrides) {
+    // A named copy: clang 14 (the fuzz build) cannot capture a structured binding.
+    const std::string& wanted = name;
     auto it = std::find_if(c.params.begin(), c.params.end(),
-                           [&](const auto& p) { return p.first == name; });
+                           [&](const auto& p) { return p.first == wanted; });
     if (it == c.params.end()) {
       std::string known;
       for (const auto& p : c.params) known += (known.empty() ? "" : ", ") + p.first;

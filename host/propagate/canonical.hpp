@@ -1,5 +1,5 @@
 #pragma once
-// Pieces of the canonical semantics shared by every propagation path (DESIGN.md,
+// Pieces of the canonical semantics shared by every propagation path (docs/semantics.md,
 // "Layered propagation"). Built with -ffp-contract=off like the rest of the library.
 
 #include <cfloat>

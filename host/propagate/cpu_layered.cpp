@@ -1,4 +1,4 @@
-// The canonical layered reference (DESIGN.md, "Layered propagation", steps 1-4).
+// The canonical layered reference (docs/semantics.md, "Layered propagation", steps 1-4).
 // Single-threaded on purpose: it is the definition the device path is held to.
 
 #include <algorithm>

@@ -14,6 +14,7 @@
 #include "clgauge/error.hpp"
 #include "clgauge/hash.hpp"
 #include "clgauge/propagate.hpp"
+#include "runtime/json_io.hpp"
 
 static_assert(std::endian::native == std::endian::little,
               "the binary graph format is little-endian; add byte swapping for this host");
@@ -66,12 +67,13 @@ std::string float_array(const std::vector<float>& v) {
   std::string s = "[";
   for (std::size_t i = 0; i < v.size(); ++i) {
     if (i) s += ',';
-    s += g9(v[i]);
+    s += io::json_number(v[i]);  // non-finite values are null: strict JSON
   }
   return s + "]";
 }
 
 nlohmann::json parse_json(std::string_view text, const char* what) {
+  io::check_json_depth(text, what);  // bounded nesting before any recursion
   try {
     return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
@@ -96,7 +98,7 @@ std::vector<std::int32_t> int32s(const nlohmann::json& j, const char* name, cons
     if (!x.is_number_integer() ||
         x.get<std::int64_t>() < std::numeric_limits<std::int32_t>::min() ||
         x.get<std::int64_t>() > std::numeric_limits<std::int32_t>::max()) {
-      bad(std::string(name) + "[" + std::to_string(i) + "]: not an int32 (" + x.dump() + ")");
+      bad(std::string(name) + "[" + std::to_string(i) + "]: not an int32 (" + io::excerpt(x) + ")");
     }
     v.push_back(x.get<std::int32_t>());
   }
@@ -109,16 +111,15 @@ std::vector<float> floats(const nlohmann::json& j, const char* name, const char*
   v.reserve(a.size());
   for (std::size_t i = 0; i < a.size(); ++i) {
     if (!a[i].is_number())
-      bad(std::string(name) + "[" + std::to_string(i) + "]: not a number (" + a[i].dump() + ")");
+      bad(std::string(name) + "[" + std::to_string(i) + "]: not a number (" + io::excerpt(a[i]) +
+          ")");
     v.push_back(static_cast<float>(a[i].get<double>()));
   }
   return v;
 }
 
 std::string read_all(const std::string& path, const char* what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ReasonCode::io_error, std::string(what) + " '" + path + "': cannot open");
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  return io::read_input_file(path, what);  // missing, a directory, unreadable: bad_input
 }
 
 }  // namespace
@@ -246,7 +247,7 @@ std::string to_json(const PropagateMetrics& m) {
          ",\"radius_cap_hits\":" + std::to_string(m.radius_cap_hits) +
          ",\"layer_cap_hits\":" + std::to_string(m.layer_cap_hits) +
          ",\"node_budget_hits\":" + std::to_string(m.node_budget_hits) +
-         ",\"max_delta_local\":" + g9(m.max_delta_local) + "}";
+         ",\"max_delta_local\":" + io::json_number(m.max_delta_local) + "}";
 }
 
 std::string to_json(const PropagateResult& r) {

@@ -74,6 +74,8 @@ struct CompiledSpace::Impl {
   std::vector<std::int64_t> current;               // the values bound so far
   bool limits_hold = true;
   std::vector<bool> limit_used;  // per device_limit_names() entry
+  std::uint64_t work = 0;        // values bound in the current walk
+  std::uint64_t work_limit = CompiledSpace::kDefaultWorkLimit;
 
   void compile(std::size_t i);
   void fail_constraint(std::size_t i, std::size_t pos, const std::string& what) const {
@@ -83,6 +85,14 @@ struct CompiledSpace::Impl {
   }
 
   bool bind(std::size_t level, std::int64_t value) {
+    if (++work > work_limit) {
+      throw Error(ReasonCode::bad_input,
+                  space.source + ": enumeration stopped after " + std::to_string(work_limit) +
+                      " bound values (the work limit): the constraints prune too little of " +
+                      std::to_string(space.raw_size()) +
+                      " raw combinations; constrain early parameters, or raise the limit "
+                      "(clgauge plan --max-work)");
+    }
     vars[level] = static_cast<double>(value);
     current[level] = value;
     for (mu::Parser* p : at_level[level]) {
@@ -232,7 +242,15 @@ std::vector<std::pair<std::string, double>> CompiledSpace::used_limits() const {
   return out;
 }
 
+void CompiledSpace::set_work_limit(std::uint64_t bindings) {
+  impl_->work_limit = bindings;
+}
+std::uint64_t CompiledSpace::work_limit() const {
+  return impl_->work_limit;
+}
+
 std::uint64_t CompiledSpace::count() {
+  impl_->work = 0;
   return impl_->limits_hold ? impl_->count_from(0) : 0;
 }
 
@@ -242,6 +260,7 @@ std::uint64_t CompiledSpace::count(const Shard& shard) {
 
 void CompiledSpace::for_each(const CandidateVisitor& visit) {
   if (!impl_->limits_hold) return;
+  impl_->work = 0;
   std::uint64_t index = 0;
   impl_->visit_from(0, index, visit);
 }

@@ -10,11 +10,12 @@
 
 namespace clgauge::scheduler_detail {
 
-// Parses `text`; malformed JSON throws Error(bad_input)
+// Parses `text` through io::parse_json (depth-limited); malformed JSON throws Error(bad_input)
 // "<source>: malformed JSON at line L, column C (byte B): <parser message>".
 nlohmann::ordered_json parse_json(std::string_view text, std::string_view source);
 
-// The file's bytes; Error(io_error) "<file>: cannot read" when it cannot be read.
+// The file's bytes through io::read_input_file: Error(bad_input) when it is missing,
+// a directory or unreadable.
 std::string read_text_file(const std::filesystem::path& file);
 
 // Error(bad_input) "<source>: <field>: <what>".

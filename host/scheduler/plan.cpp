@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 #include "clgauge/error.hpp"
 #include "clgauge/hash.hpp"
 #include "clgauge/random.hpp"
@@ -73,6 +75,21 @@ ReplayPlan ReplayPlan::make(std::vector<std::string> ranked_config_ids,
                                                " at rank " + std::to_string(i) + " repeats rank " +
                                                std::to_string(j));
       }
+    }
+  }
+  // The size is checked before anything is allocated: a product that overflows or
+  // exceeds kMaxEntries is refused with the factors named.
+  {
+    __extension__ typedef unsigned __int128 U128;
+    const U128 entries = static_cast<U128>(std::max<std::size_t>(ranked_config_ids.size(), 1)) *
+                         shapes.size() * sessions * runs;
+    if (entries > kMaxEntries) {
+      throw Error(ReasonCode::bad_input,
+                  "replay plan: " + std::to_string(ranked_config_ids.size()) + " configs x " +
+                      std::to_string(shapes.size()) + " shapes x " + std::to_string(sessions) +
+                      " sessions (--replay-sessions) x " + std::to_string(runs) +
+                      " runs (--replay-runs) is more than the limit of " +
+                      std::to_string(kMaxEntries) + " entries");
     }
   }
   ReplayPlan p;

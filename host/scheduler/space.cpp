@@ -125,6 +125,19 @@ ParameterSpace ParameterSpace::parse(std::string_view json_text, std::string_vie
     s.parameters.push_back(std::move(p));
   }
 
+  // Counts are exact: a space whose raw product of value counts exceeds 2^64 - 1 is
+  // refused here, so raw_size() and every count below it never saturate or wrap.
+  std::uint64_t raw = 1;
+  for (const auto& p : s.parameters) {
+    const auto k = static_cast<std::uint64_t>(p.values.size());
+    if (raw > std::numeric_limits<std::uint64_t>::max() / k) {
+      fail(source, "parameters",
+           "the raw product of the value counts exceeds 2^64 - 1 = 18446744073709551615 "
+           "combinations, the most clgauge counts exactly; split the space into smaller files");
+    }
+    raw *= k;
+  }
+
   if (const auto cs = doc.find("constraints"); cs != doc.end()) {
     if (!cs->is_array()) fail(source, "constraints", excerpt(*cs) + " is not an array");
     for (std::size_t i = 0; i < cs->size(); ++i) {
@@ -156,7 +169,8 @@ std::uint64_t ParameterSpace::raw_size() const {
   for (const auto& p : parameters) {
     const auto k = static_cast<std::uint64_t>(p.values.size());
     if (k != 0 && n > std::numeric_limits<std::uint64_t>::max() / k) {
-      return std::numeric_limits<std::uint64_t>::max();
+      throw Error(ReasonCode::bad_input,
+                  source + ": parameters: the raw product of the value counts exceeds 2^64 - 1");
     }
     n *= k;
   }

@@ -8,7 +8,7 @@
 
 namespace clgauge {
 
-// A closed enum: every value is documented in README.md ("Reason codes") and
+// A closed enum: every value is documented in docs/usage.md ("Reason codes") and
 // written to logs by its snake_case name.
 enum class ReasonCode {
   ok,                  // nothing went wrong

@@ -54,8 +54,23 @@ struct GemmProblem {
   // The same problem with every 0 leading dimension replaced by its minimum.
   GemmProblem resolved() const;
   // Throws Error(bad_input) naming the field and value: sizes < 1, a leading
-  // dimension below its minimum, a negative offset.
+  // dimension below its minimum, a negative offset, and any buffer whose extent
+  // (offset + (rows - 1) * ld + cols elements, in bytes) does not fit in 63 bits.
+  // After validate() every size and index below is exact (no wrap-around).
   void validate() const;
+
+  // Bytes each buffer needs (a_elements() * sizeof(float), ...). Require validate().
+  std::uint64_t a_bytes() const;
+  std::uint64_t b_bytes() const;
+  std::uint64_t c_bytes() const;
+  // Before allocating anything: throws Error(bad_input) naming the matrix, the bytes
+  // and the flags that size it (--m/--n/--k, --lda.., --offset-a..) when a buffer
+  // exceeds the device's CL_DEVICE_MAX_MEM_ALLOC_SIZE or the three together exceed
+  // its global memory. Validates first.
+  void check_fits(const DeviceInfo& device) const;
+  // The same against this machine's physical memory, for host copies of A, B and C
+  // (`c_copies` copies of C: inputs, results, reference). Validates first.
+  void check_fits_host(int c_copies = 2) const;
 
   // Elements a buffer must hold (offset included). Requires resolved().
   std::size_t a_elements() const;

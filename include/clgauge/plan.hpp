@@ -37,7 +37,11 @@ struct ReplayPlan {
   // Rank order, then shape (declared order), then session, then run.
   std::vector<ReplayEntry> entries;
 
-  // Throws Error(bad_input) for sessions or runs of 0, no shapes, or a repeated config id.
+  // The most entries a plan may have (configs x shapes x sessions x runs).
+  static constexpr std::uint64_t kMaxEntries = 1'000'000;
+
+  // Throws Error(bad_input) for sessions or runs of 0, no shapes, a repeated config id,
+  // or more than kMaxEntries entries (checked before anything is allocated).
   static ReplayPlan make(std::vector<std::string> ranked_config_ids,
                          std::vector<std::string> shapes, std::uint64_t sessions,
                          std::uint64_t runs, std::uint64_t master_seed);

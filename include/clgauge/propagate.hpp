@@ -2,7 +2,7 @@
 // Layered graph propagation (the T1 spreading-activation stage): a canonical CPU
 // reference, the original priority-queue T1, the OpenCL path that reproduces the
 // canonical bits, batches of many graphs, and the dispatcher with the stage's switches.
-// The canonical semantics are fixed in DESIGN.md ("Layered propagation") and
+// The canonical semantics are fixed in docs/semantics.md ("Layered propagation") and
 // summarised in docs/propagate.md.
 
 #include <cstdint>

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,8 +54,10 @@ std::vector<DeviceInfo> list_devices();
 
 // Picks a device from a spec: "" (then CLGAUGE_DEVICE, then the default: the first
 // GPU, else the first device), a flat index "N", or a case-insensitive substring of
-// "platform / device". Throws Error(device_unavailable) naming the spec when nothing
-// matches, and Error(bad_input) for an index out of range.
+// "platform / device". A spec that matches nothing (index out of range, no matching
+// name, from --device or CLGAUGE_DEVICE) is the user's mistake: Error(bad_input)
+// naming the spec and where it came from. No device at all is
+// Error(device_unavailable).
 DeviceInfo select_device(std::string_view spec, const std::vector<DeviceInfo>& devices);
 
 // An opened device: its context and one in-order queue with profiling enabled.
@@ -75,11 +78,26 @@ class Device {
   boost::compute::command_queue queue_;
 };
 
-// Where compiled program binaries are kept. Keys are XXH3-64 of
-// "source\0options\0device name\0driver version"; files are written atomically
-// (temporary file, then rename), so concurrent runs never see half a binary.
+// Where compiled program binaries are kept. Keys are the string
+// "source\0options\0device name\0driver version"; an entry's file is
+// <dir>/<hex16 of XXH3-64(key)>.clbin, written atomically (temporary file, then
+// rename), so concurrent runs never see half a binary.
+//
+// Entry layout (little-endian), docs/formats.md "Program-binary cache":
+//   0  "CLGBIN\0\1" magic (8 bytes)     8  u32 format version (kCacheFormatVersion)
+//   12 u32 reserved (0)                  16 u64 XXH3-64 of the key
+//   24 u64 binary size in bytes           32 u64 XXH3-64 of key bytes then binary bytes
+//   40 the binary
+// An entry that does not verify (wrong magic, version, key, size or checksum; not a
+// regular file) is never handed to the driver: it is removed and rebuilt, with one
+// line on stderr. A directory that cannot be used (a file in its place, not writable)
+// degrades to no cache with one warning per process. Temporary files of writers that
+// died are removed the first time a process uses the directory.
 class ProgramCache {
  public:
+  static constexpr std::uint32_t kCacheFormatVersion = 1;
+  static constexpr std::size_t kHeaderBytes = 40;
+
   static ProgramCache at(std::filesystem::path dir);
   static ProgramCache disabled();
   // CLGAUGE_CACHE_DIR, else $XDG_CACHE_HOME/clgauge, else $HOME/.cache/clgauge,
@@ -88,6 +106,28 @@ class ProgramCache {
 
   bool enabled() const { return !dir_.empty(); }
   const std::filesystem::path& dir() const { return dir_; }
+
+  // The entry file of a key.
+  std::filesystem::path entry_path(std::string_view key) const;
+  // The verified binary of a key, or nullopt when there is none or it does not verify
+  // (`why` then says why, empty for a plain miss; a bad entry is removed).
+  std::optional<std::vector<unsigned char>> load(std::string_view key,
+                                                 std::string* why = nullptr) const;
+  // Writes an entry (best effort: false when it could not be written).
+  bool store(std::string_view key, const std::vector<unsigned char>& binary) const;
+  // Whether the directory can be used (created if missing). The first call per
+  // process and directory that finds it unusable prints one warning on stderr, and
+  // the first usable call removes orphaned temporary files.
+  bool usable() const;
+  // Removes "<entry>.tmp.<pid>.<n>" files whose writer process is gone or that are
+  // more than a day old; returns how many were removed.
+  std::size_t remove_orphans() const;
+
+  // The bytes of an entry file, and their verification (nullopt + why on failure).
+  static std::vector<unsigned char> encode_entry(std::string_view key,
+                                                 const std::vector<unsigned char>& binary);
+  static std::optional<std::vector<unsigned char>> decode_entry(
+      std::string_view key, const std::vector<unsigned char>& bytes, std::string* why);
 
  private:
   explicit ProgramCache(std::filesystem::path dir) : dir_(std::move(dir)) {}

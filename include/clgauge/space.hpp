@@ -51,7 +51,8 @@ struct ParameterSpace {
   static ParameterSpace load(const std::filesystem::path& file);
 
   std::vector<std::string> parameter_names() const;
-  // Product of the value-list sizes, saturating at UINT64_MAX.
+  // Product of the value-list sizes, exact. parse() refuses spaces whose product
+  // exceeds 2^64 - 1; for a space built by hand that does, throws Error(bad_input).
   std::uint64_t raw_size() const;
   // Canonical JSON (no spaces; family, description, parameters, constraints).
   std::string to_json() const;
@@ -113,8 +114,15 @@ class CompiledSpace {
   // limits the result depends on.
   std::vector<std::pair<std::string, double>> used_limits() const;
 
-  // Number of valid candidates, without listing them (a suffix of parameters that no
-  // constraint names is multiplied out, not walked).
+  // Enumeration work is bounded: every walk (count, for_each, candidates) stops with
+  // Error(bad_input) naming the space and the limit once it has bound more than
+  // work_limit() parameter values, instead of running for hours on a huge space.
+  static constexpr std::uint64_t kDefaultWorkLimit = 100'000'000;
+  void set_work_limit(std::uint64_t bindings);
+  std::uint64_t work_limit() const;
+
+  // Number of valid candidates, exact, without listing them (a suffix of parameters
+  // that no constraint names is multiplied out, not walked).
   std::uint64_t count();
   std::uint64_t count(const Shard& shard);
   // Visits every valid candidate in enumeration order.

@@ -184,13 +184,17 @@ TEST(GemmCli, DumpLetsAnyoneRecheckTheResult) {
 
 TEST(GemmCli, WithoutAnyOpenClPlatformItRunsTheCpuPathAndSaysSo) {
   // Run the real executable with an ICD loader that finds no vendor.
+  // stderr goes to a temporary file, never into the directory ctest runs in.
+  const auto err_file = std::filesystem::temp_directory_path() /
+                        ("clgauge_noicd_" + std::to_string(::getpid()) + ".err");
   const std::string cmd = std::string("OCL_ICD_VENDORS=/nonexistent-clgauge ") + CLGAUGE_EXE +
                           " gemm --m 16 --n 16 --k 16 --runs 1 --warmup 0 > /dev/null 2> " +
-                          "clgauge_noicd.err";
+                          err_file.string();
   EXPECT_EQ(std::system(cmd.c_str()), 0);
-  std::ifstream err("clgauge_noicd.err");
+  std::ifstream err(err_file);
   const std::string text((std::istreambuf_iterator<char>(err)), std::istreambuf_iterator<char>());
   EXPECT_NE(text.find("no OpenCL device found"), std::string::npos) << text;
+  std::filesystem::remove(err_file);
   const std::string devs =
       std::string("OCL_ICD_VENDORS=/nonexistent-clgauge ") + CLGAUGE_EXE + " devices > /dev/null";
   EXPECT_EQ(std::system(devs.c_str()), 0);

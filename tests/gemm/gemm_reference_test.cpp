@@ -12,7 +12,7 @@
 namespace clgauge {
 namespace {
 
-// DESIGN.md's canonical accumulation, written as plainly as possible.
+// The canonical accumulation of docs/semantics.md, written as plainly as possible.
 std::vector<float> naive_canonical(const GemmProblem& p, const GemmHostData& h) {
   std::vector<float> c = h.c;
   for (std::int64_t i = 0; i < p.m; ++i)

@@ -195,7 +195,7 @@ TEST(SchedulerJobGraphErrors, DependencyUnderflow) {
 namespace clgauge {
 namespace {
 
-// The C++ example of docs/scheduler.md, kept compiling and running.
+// The job-graph example of docs/usage.md ("Job graph"), kept compiling and running.
 TEST(SchedulerApi, DocumentedExample) {
   auto limits = DeviceLimits::load(std::filesystem::path(CLGAUGE_SOURCE_DIR) / "tuning" / "limits" /
                                    "example_gpu.json");

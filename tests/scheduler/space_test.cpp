@@ -302,7 +302,8 @@ TEST(SchedulerLimitsErrors, NamedFieldAndValue) {
   EXPECT_NE(limits_error("{,}").find("l.json: malformed JSON at line 1, column 2"),
             std::string::npos);
   EXPECT_EQ(DeviceLimits::parse(small_limits().to_json(), "x"), small_limits());
-  error_of([] { DeviceLimits::load("/no/such/limits.json"); }, ReasonCode::io_error);
+  // A missing input file is the user's mistake (exit 2), like a malformed one.
+  error_of([] { DeviceLimits::load("/no/such/limits.json"); }, ReasonCode::bad_input);
 }
 
 }  // namespace

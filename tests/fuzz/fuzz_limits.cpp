@@ -1,0 +1,8 @@
+// Device limits files.
+#include "clgauge/device_limits.hpp"
+#include "fuzz/fuzz_util.hpp"
+
+CLGAUGE_FUZZ_ENTRY({
+  const auto limits = clgauge::DeviceLimits::parse(input, "fuzz.json");
+  (void)clgauge::DeviceLimits::parse(limits.to_json(), "round trip");
+})

@@ -1,0 +1,9 @@
+// Seeds files.
+#include "clgauge/propagate.hpp"
+#include "fuzz/fuzz_util.hpp"
+
+CLGAUGE_FUZZ_ENTRY({
+  const auto seeds = clgauge::seeds_from_json(input);
+  seeds.validate(1000);
+  (void)clgauge::seeds_to_json(seeds);
+})
