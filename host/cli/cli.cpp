@@ -30,6 +30,7 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     Runner r = adder(app);
     commands.emplace_back(app.get_subcommands({}).back(), std::move(r));
   };
+  add(&add_db_command);
   add(&add_devices_command);
   add(&add_gemm_command);
   add(&add_plan_command);
