@@ -487,6 +487,7 @@ void TuningDatabase::merge(const TuningEntry& e) {
 }
 
 void TuningDatabase::merge(const TuningDatabase& other) {
+  if (&other == this) return;  // every entry already wins against itself
   if (other.device != device) {
     throw Error(ReasonCode::bad_input,
                 "cannot merge databases of different devices: " + device_text(device) + " and " +

@@ -441,6 +441,9 @@ TEST(TuningDbMerge, ResultIsIndependentOfOrderAndGrouping) {
     halves.merge(left);
     EXPECT_EQ(forward.to_json(), backward.to_json());
     EXPECT_EQ(forward, halves);
+    auto self = forward;
+    self.merge(self);
+    EXPECT_EQ(self, forward);
     // Every surviving entry is at least as fast as every entry of its key.
     for (const auto& e : entries) {
       const auto* kept = forward.find(e.key);
