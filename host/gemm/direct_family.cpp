@@ -84,6 +84,10 @@ bool direct_swaps_operands(const GemmProblem& p) {
   return b_strides(p).sp != 1 && a_strides(p).sp == 1;
 }
 
+bool direct_gathers(const GemmProblem& p) {
+  return b_strides(p).sp != 1 && a_strides(p).sp != 1;
+}
+
 const FamilyImpl& direct_family() {
   static const Direct f;
   return f;

@@ -219,6 +219,24 @@ TEST(GemmDefaultSizeAware, TheKernelsNFollowsTheOperandSwap) {
   EXPECT_EQ(default_gemm_config(cpu, p).get("NR"), 16);
 }
 
+TEST(GemmDefaultSizeAware, LayoutsWhereDirectWouldGatherStayPacked) {
+  const auto cpu = pocl_avx512();
+  for (const Layout layout : {Layout::row, Layout::col}) {
+    for (const Op ta : {Op::n, Op::t}) {
+      for (const Op tb : {Op::n, Op::t}) {
+        auto p = shape(128, 128, 128);
+        p.layout = layout;
+        p.trans_a = ta;
+        p.trans_b = tb;
+        const bool gathers = (layout == Layout::row && ta == Op::n && tb == Op::t) ||
+                             (layout == Layout::col && ta == Op::t && tb == Op::n);
+        EXPECT_EQ(default_gemm_config(cpu, p).family, gathers ? "gemm.regtile" : "gemm.direct")
+            << to_string(layout) << " " << to_string(ta) << to_string(tb);
+      }
+    }
+  }
+}
+
 TEST(GemmDefaultSizeAware, OtherDeviceTypesKeepTheirDefaultAndEveryDefaultIsValid) {
   DeviceInfo gpu;
   gpu.type = "gpu";
