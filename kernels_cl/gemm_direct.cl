@@ -10,8 +10,10 @@
 //
 // Each work-item owns an MR x NR tile of C held in MR * NR/VW vector registers of width
 // VW. Per k it loads NR values of row k of op(B) (one vloadVW per vector when sbj == 1
-// and the tile lies inside N, else a gather with clamped columns) and MR scalars of
-// column k of op(A) (rows past M clamped; their results are never stored).
+// and N >= NR, else a gather with clamped columns) and MR scalars of column k of op(A)
+// (rows past M clamped; their results are never stored). The last tile of a row or
+// column is shifted back inside the matrix, overlapping its neighbour: the overlap is
+// computed twice, identically, and stored once.
 //
 // The host swaps the roles of A and B (computing C^T = op(B)^T op(A)^T, with C's
 // strides swapped) when that turns a strided op(B) row into a contiguous one: then
@@ -80,9 +82,14 @@ void gemm_direct(const int M, const int N, const int K, const float alpha, const
                  const long sci, const long scj) {
   const int jp = get_global_id(0);
   const int ip = get_global_id(1);
-  const int i0 = ip * MR;
+  const int i0 = ip * MR;  // the tile this work-item stores
   const int j0 = jp * NR;
   if (j0 >= N || i0 >= M) return;  // padding work-items of the last group
+  // The last tile of a row or column is shifted back to end at M or N (when the matrix
+  // is at least a tile wide), so it stays on the vector path; it recomputes a few
+  // elements of its neighbour with the same k order and stores only its own.
+  const int it = (i0 + MR > M && M >= MR) ? M - MR : i0;  // the tile it computes
+  const int jt = (j0 + NR > N && N >= NR) ? N - NR : j0;
 
   // Fixed-trip loops are fully unrolled so the accumulators live in registers.
   realV acc[MR][NV];
@@ -93,12 +100,12 @@ void gemm_direct(const int M, const int N, const int K, const float alpha, const
 
   long arow[MR];
 #pragma unroll
-  for (int r = 0; r < MR; ++r) arow[r] = offA + (long)min(i0 + r, M - 1) * sai;
+  for (int r = 0; r < MR; ++r) arow[r] = offA + (long)min(it + r, M - 1) * sai;
 
-  const bool full_n = j0 + NR <= N;
+  const bool full_n = jt + NR <= N;
   if (full_n && sbj == 1) {
     // Contiguous rows of op(B): one vector load per VW columns.
-    __global const float* bp = B + offB + j0;
+    __global const float* bp = B + offB + jt;
 #pragma unroll 4
     for (int k = 0; k < K; ++k) {
       realV b[NV];
@@ -112,10 +119,10 @@ void gemm_direct(const int M, const int N, const int K, const float alpha, const
       }
     }
   } else {
-    // Strided rows of op(B), or the last column tile: gather, columns past N clamped.
+    // Strided rows of op(B), or N < NR: gather, columns past N clamped.
     long bcol[NR];
 #pragma unroll
-    for (int q = 0; q < NR; ++q) bcol[q] = offB + (long)min(j0 + q, N - 1) * sbj;
+    for (int q = 0; q < NR; ++q) bcol[q] = offB + (long)min(jt + q, N - 1) * sbj;
 #pragma unroll 2
     for (int k = 0; k < K; ++k) {
       float row[NR];
@@ -133,11 +140,13 @@ void gemm_direct(const int M, const int N, const int K, const float alpha, const
     }
   }
 
-  if (full_n && i0 + MR <= M && scj == 1) {
-    // Whole tile, contiguous rows of C: vector stores (same per-lane arithmetic).
+  if (full_n && jt == j0 && it + MR <= M && scj == 1) {
+    // Whole columns of the tile, contiguous rows of C: vector stores (same per-lane
+    // arithmetic). Rows below i0 belong to the neighbouring tile.
 #pragma unroll
     for (int r = 0; r < MR; ++r) {
-      __global float* crow = C + offC + (long)(i0 + r) * sci + j0;
+      if (it + r < i0) continue;
+      __global float* crow = C + offC + (long)(it + r) * sci + j0;
 #pragma unroll
       for (int c = 0; c < NV; ++c) {
         const realV t = (realV)(alpha) * acc[r][c];
@@ -151,14 +160,16 @@ void gemm_direct(const int M, const int N, const int K, const float alpha, const
     return;
   }
   for (int r = 0; r < MR; ++r) {
-    const int i = i0 + r;
+    const int i = it + r;
     if (i >= M) break;
+    if (i < i0) continue;
     for (int c = 0; c < NV; ++c) {
       float lane[VW];
       STOREV(acc[r][c], 0, lane);
       for (int v = 0; v < VW; ++v) {
-        const int j = j0 + c * VW + v;
+        const int j = jt + c * VW + v;
         if (j >= N) break;
+        if (j < j0) continue;
         const long idx = offC + (long)i * sci + (long)j * scj;
         const float t = alpha * lane[v];
         if (beta == 0.0f) {

@@ -54,7 +54,7 @@ class Direct final : public FamilyImpl {
     std::int64_t m = p.m, n = p.n;
     const bc::buffer* a = &ops.a;
     const bc::buffer* b = &ops.b;
-    if (sb.sp != 1 && sa.sp == 1) {
+    if (direct_swaps_operands(p)) {
       std::swap(sa, sb);
       std::swap(m, n);
       std::swap(a, b);
@@ -79,6 +79,14 @@ class Direct final : public FamilyImpl {
 };
 
 }  // namespace
+
+bool direct_swaps_operands(const GemmProblem& p) {
+  return b_strides(p).sp != 1 && a_strides(p).sp == 1;
+}
+
+bool direct_gathers(const GemmProblem& p) {
+  return b_strides(p).sp != 1 && a_strides(p).sp != 1;
+}
 
 const FamilyImpl& direct_family() {
   static const Direct f;

@@ -178,6 +178,15 @@ GemmConfig last_resort() {
                           {{"MR", 1}, {"NR", 4}, {"VW", 4}, {"WGM", 1}, {"WGN", 1}});
 }
 
+bool small_or_skinny(const GemmProblem& p) {
+  // Where packing costs more than it saves, measured on PoCL/CPU (docs/gemm.md,
+  // "Defaults"): up to 512^3 of work, a depth of at most 128, or one side of C at
+  // most 64 (64x4096x4096 and 4096x64x4096 included). 1024^3 and up stay packed.
+  const double volume =
+      static_cast<double>(p.m) * static_cast<double>(p.n) * static_cast<double>(p.k);
+  return volume <= 512.0 * 512.0 * 512.0 || std::min(p.m, p.n) <= 64 || p.k <= 128;
+}
+
 }  // namespace
 
 GemmConfig default_gemm_config(const DeviceInfo& device) {
@@ -203,8 +212,48 @@ GemmConfig default_gemm_config(const DeviceInfo& device) {
 }
 
 GemmConfig default_gemm_config(const DeviceInfo& device, const GemmProblem& problem) {
-  (void)problem;
-  return default_gemm_config(device);
+  // Only CPU devices have direct-family measurements so far; every other device type
+  // keeps its size-independent default until it is measured (the tuner finds the best
+  // family per shape on any device anyway).
+  // Row-major n,t and column-major t,n make the direct kernel gather op(B) element by
+  // element: 8 GFLOP/s at 512^3 against 199 for packed regtile, so those stay packed.
+  const GemmProblem resolved = problem.resolved();
+  if (!device.is_cpu() || !small_or_skinny(problem) || gemm_detail::direct_gathers(resolved)) {
+    return default_gemm_config(device);
+  }
+  // The widest column tile that fits the kernel's N keeps every tile on the vector-load
+  // path (a tile wider than N gathers). PoCL names its CPU device after the LLVM target
+  // ("pthread-skylake-avx512-..."): with AVX-512's 32 registers of 16 floats an 8x32 tile
+  // at VW 16 (16 accumulators) measured best. Elsewhere (AVX2 or unknown; not measured
+  // here) 6 rows x 16 columns at VW 8 is 12 accumulators, which with the B vectors and
+  // the broadcast fit 16 registers.
+  const bool avx512 = device.name.find("avx512") != std::string::npos;
+  const bool swapped = gemm_detail::direct_swaps_operands(resolved);
+  const std::int64_t kernel_n = swapped ? problem.m : problem.n;
+  const std::int64_t kernel_m = swapped ? problem.n : problem.m;
+  const std::int64_t widest = avx512 ? 32 : 16;
+  std::int64_t nr = 4;
+  while (nr * 2 <= widest && nr * 2 <= kernel_n) nr *= 2;
+  const std::int64_t vw = std::min<std::int64_t>(nr, avx512 ? 16 : 8);
+  const std::int64_t mr = avx512 ? 8 : 6;
+  // Up to 8 row tiles per work-group run back to back on one core and share their B
+  // strip from cache (+30-80% at 64x4096x4096 and 4096x64x4096), but never so many that
+  // fewer than two work-groups per compute unit remain (32x32x8192 has 4 row tiles).
+  const auto tiles_m = static_cast<std::int64_t>(gemm_detail::ceil_div(kernel_m, mr));
+  const auto tiles_n = static_cast<std::int64_t>(gemm_detail::ceil_div(kernel_n, nr));
+  const auto units = static_cast<std::int64_t>(std::max<std::uint32_t>(device.compute_units, 1));
+  std::int64_t wgm = 8;
+  while (wgm > 1 &&
+         static_cast<std::int64_t>(gemm_detail::ceil_div(tiles_m, wgm)) * tiles_n < 2 * units) {
+    wgm /= 2;
+  }
+  std::vector<GemmConfig> prefs = {
+      GemmConfig::make("gemm.direct",
+                       {{"MR", mr}, {"NR", nr}, {"VW", vw}, {"WGM", wgm}, {"WGN", 1}}),
+      GemmConfig::make("gemm.direct",
+                       {{"MR", 4}, {"NR", nr}, {"VW", std::min<std::int64_t>(nr, 8)}}),
+      default_gemm_config(device)};
+  return first_valid(prefs, DeviceLimits::from_device(device));
 }
 
 }  // namespace clgauge

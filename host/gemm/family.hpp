@@ -80,6 +80,12 @@ const std::vector<const FamilyImpl*>& family_impls();
 const FamilyImpl& family_impl(std::string_view name);
 
 const FamilyImpl& direct_family();
+// gemm.direct computes C^T = op(B)^T op(A)^T when that makes its B operand's rows
+// contiguous; then the kernel's N (the width its column tiles cover) is the problem's m.
+bool direct_swaps_operands(const GemmProblem& p);
+// Neither op(B)'s rows nor op(A)'s columns are contiguous (row-major n,t; column-major
+// t,n): gemm.direct then gathers op(B) element by element, which is slow.
+bool direct_gathers(const GemmProblem& p);
 const FamilyImpl& localtile_family();
 const FamilyImpl& regtile_family();
 

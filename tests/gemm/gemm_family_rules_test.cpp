@@ -159,3 +159,117 @@ TEST(GemmDirectRules, CanonicalStringIsGolden) {
 
 }  // namespace
 }  // namespace clgauge
+
+namespace clgauge {
+namespace {
+
+DeviceInfo pocl_avx512() {
+  DeviceInfo d;
+  d.type = "cpu";
+  d.name = "pthread-skylake-avx512-AMD EPYC";
+  d.compute_units = 2;
+  d.max_wg_size = 4096;
+  d.max_wi_sizes = {4096, 4096, 4096};
+  d.local_mem_bytes = 1 << 20;
+  return d;
+}
+
+GemmProblem shape(std::int64_t m, std::int64_t n, std::int64_t k) {
+  GemmProblem p;
+  p.m = m;
+  p.n = n;
+  p.k = k;
+  return p;
+}
+
+TEST(GemmDefaultSizeAware, SmallAndSkinnyProblemsGetADirectConfigOnCpus) {
+  const auto cpu = pocl_avx512();
+  for (const auto& p : {shape(128, 128, 128), shape(512, 512, 512), shape(4096, 256, 64),
+                        shape(8192, 128, 128), shape(32, 32, 8192), shape(3000, 20, 3000),
+                        shape(64, 4096, 4096), shape(4096, 64, 4096), shape(1, 1, 1)}) {
+    const auto c = default_gemm_config(cpu, p);
+    EXPECT_EQ(c.family, "gemm.direct") << p.shape();
+    EXPECT_FALSE(gemm_config_invalid_reason(c, cpu)) << c.canonical();
+    // The column tile never exceeds the kernel's N (here n: row-major, no transposes)
+    // unless N is below the narrowest tile.
+    EXPECT_TRUE(c.get("NR") <= std::max<std::int64_t>(p.n, 4)) << p.shape() << " " << c.canonical();
+  }
+  // Large problems keep the packed default.
+  for (const auto& p :
+       {shape(1024, 1024, 1024), shape(1023, 1025, 1027), shape(2048, 2048, 2048)}) {
+    EXPECT_EQ(default_gemm_config(cpu, p), default_gemm_config(cpu)) << p.shape();
+  }
+  EXPECT_EQ(default_gemm_config(cpu, shape(128, 128, 128)).canonical(),
+            "family=gemm.direct;MR=8;NR=32;VW=16;WGM=8;WGN=1");
+  EXPECT_EQ(default_gemm_config(cpu, shape(3000, 20, 3000)).get("NR"), 16);
+  // 32x32x8192: 4 row tiles and 1 column tile; work-groups shrink to keep two per unit.
+  EXPECT_EQ(default_gemm_config(cpu, shape(32, 32, 8192)).get("WGM"), 1);
+  EXPECT_EQ(default_gemm_config(cpu, shape(64, 4096, 4096)).get("WGM"), 8);
+}
+
+TEST(GemmDefaultSizeAware, TheKernelsNFollowsTheOperandSwap) {
+  const auto cpu = pocl_avx512();
+  // Column-major, no transposes: op(A) columns are contiguous, op(B) rows are not, so the
+  // direct kernel computes C^T and its column tiles run along m.
+  auto p = shape(3000, 20, 3000);
+  p.layout = Layout::col;
+  EXPECT_EQ(default_gemm_config(cpu, p).get("NR"), 32);
+  p = shape(20, 3000, 3000);
+  p.layout = Layout::col;
+  EXPECT_EQ(default_gemm_config(cpu, p).get("NR"), 16);
+}
+
+TEST(GemmDefaultSizeAware, LayoutsWhereDirectWouldGatherStayPacked) {
+  const auto cpu = pocl_avx512();
+  for (const Layout layout : {Layout::row, Layout::col}) {
+    for (const Op ta : {Op::n, Op::t}) {
+      for (const Op tb : {Op::n, Op::t}) {
+        auto p = shape(128, 128, 128);
+        p.layout = layout;
+        p.trans_a = ta;
+        p.trans_b = tb;
+        const bool gathers = (layout == Layout::row && ta == Op::n && tb == Op::t) ||
+                             (layout == Layout::col && ta == Op::t && tb == Op::n);
+        EXPECT_EQ(default_gemm_config(cpu, p).family, gathers ? "gemm.regtile" : "gemm.direct")
+            << to_string(layout) << " " << to_string(ta) << to_string(tb);
+      }
+    }
+  }
+}
+
+TEST(GemmDefaultSizeAware, OtherDeviceTypesKeepTheirDefaultAndEveryDefaultIsValid) {
+  DeviceInfo gpu;
+  gpu.type = "gpu";
+  gpu.max_wg_size = 1024;
+  gpu.max_wi_sizes = {1024, 1024, 64};
+  gpu.local_mem_bytes = 48 * 1024;
+  for (const auto& p : {shape(32, 32, 8192), shape(128, 128, 128), shape(2048, 2048, 2048)}) {
+    EXPECT_EQ(default_gemm_config(gpu, p), default_gemm_config(gpu)) << p.shape();
+  }
+  DeviceInfo avx2 = pocl_avx512();
+  avx2.name = "pthread-haswell-Intel Xeon";
+  const auto c = default_gemm_config(avx2, shape(128, 128, 128));
+  EXPECT_EQ(c.canonical(), "family=gemm.direct;MR=6;NR=16;VW=8;WGM=8;WGN=1");
+  // A device that allows only 1x1 work-groups still gets a valid config.
+  DeviceInfo tiny = pocl_avx512();
+  tiny.max_wg_size = 1;
+  tiny.max_wi_sizes = {1, 1, 1};
+  for (const auto& p : {shape(128, 128, 128), shape(2048, 2048, 2048)}) {
+    const auto t = default_gemm_config(tiny, p);
+    EXPECT_FALSE(gemm_config_invalid_reason(t, tiny)) << t.canonical();
+  }
+  // Shapes of every size and aspect give valid configs (property over a grid).
+  for (std::int64_t m : {1, 3, 17, 64, 100, 1000}) {
+    for (std::int64_t n : {1, 5, 16, 33, 640}) {
+      for (std::int64_t k : {1, 129, 5000}) {
+        for (const auto& dev : {pocl_avx512(), avx2, gpu}) {
+          const auto d = default_gemm_config(dev, shape(m, n, k));
+          EXPECT_FALSE(gemm_config_invalid_reason(d, dev)) << d.canonical();
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace clgauge
