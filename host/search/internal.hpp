@@ -44,5 +44,7 @@ class CachedNeighbourIndex {
 };
 
 std::unique_ptr<SearchStrategy> make_bo(std::uint64_t seed);
+// The configs bo's objective regression is trained on for this history (tests: never a failure).
+std::vector<std::size_t> bo_regression_configs(std::span<const Observation> history);
 
 }  // namespace clgauge::search_detail
