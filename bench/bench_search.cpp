@@ -91,8 +91,13 @@ int experiment(const fs::path& out, const std::vector<std::string>& files) {
     std::cerr << name << ": " << rs.space.configs.size() << " configs\n";
     std::vector<std::vector<double>> curves;  // per strategy: median best/opt after i evals
     const std::size_t kCurve = 1000;
+    std::vector<std::pair<std::string, std::uint64_t>> runs;
     for (const auto& strategy : search_strategy_names()) {
-      const auto budget = budget_for(strategy, rs.space.configs.size());
+      if (strategy == "bo")
+        runs.emplace_back(strategy, std::min<std::size_t>(rs.space.configs.size(), 100));
+      runs.emplace_back(strategy, budget_for(strategy, rs.space.configs.size()));
+    }
+    for (const auto& [strategy, budget] : runs) {
       const auto s = simulate_repeat(rs, strategy, 1, kSeeds, budget);
       md << "| " << name << " | " << strategy << " | " << budget;
       for (std::size_t m = 0; m < 3; ++m) {
@@ -112,8 +117,9 @@ int experiment(const fs::path& out, const std::vector<std::string>& files) {
         std::sort(v.begin(), v.end());
         curve.push_back(0.5 * (v[(v.size() - 1) / 2] + v[v.size() / 2]));
       }
-      curves.push_back(std::move(curve));
-      std::cerr << "  " << strategy << " done\n";
+      if (budget == budget_for(strategy, rs.space.configs.size()))
+        curves.push_back(std::move(curve));
+      std::cerr << "  " << strategy << " " << budget << " done\n";
     }
     const fs::path dat = out / (name + "-best-so-far.dat");
     std::ofstream d(dat);
