@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include "clgauge/device_limits.hpp"
 #include "clgauge/error.hpp"
 #include "clgauge/search.hpp"
 #include "search/internal.hpp"
@@ -279,6 +280,33 @@ TEST(SearchStrategies, BatchesAreDistinctAndNew) {
       all.push_back({c, rs.objective[c]});
     }
     EXPECT_TRUE(st->propose(rs.space, all, 5).empty()) << s;
+  }
+}
+
+TEST(SearchStrategies, SpaceFromACompiledSpaceFile) {
+  auto limits =
+      DeviceLimits::load(fs::path(CLGAUGE_SOURCE_DIR) / "tuning" / "limits" / "example_gpu.json");
+  CompiledSpace compiled = compile_space(find_space_file("regtile_basic"), limits);
+  const auto cands = compiled.candidates();
+  const SearchSpace s = search_space_from(compiled);
+  EXPECT_EQ(s.family, compiled.space().family);
+  EXPECT_EQ(s.names, compiled.space().parameter_names());
+  ASSERT_EQ(s.configs.size(), cands.size());
+  for (std::size_t i = 0; i < cands.size(); ++i) {
+    EXPECT_EQ(s.ids[i], cands[i].id);
+    for (std::size_t p = 0; p < s.names.size(); ++p) {
+      EXPECT_EQ(s.values[p][s.configs[i][p]], static_cast<double>(cands[i].values[p]));
+    }
+  }
+  const SearchSpace shard = search_space_from(compiled, Shard::parse("1/3"));
+  EXPECT_EQ(shard.configs.size(), compiled.count(Shard::parse("1/3")));
+  // bo runs on it.
+  auto bo = make_search_strategy("bo", 1);
+  std::vector<Observation> h;
+  for (int i = 0; i < 15; ++i) {
+    const auto next = bo->propose(s, h, 1);
+    ASSERT_EQ(next.size(), 1u);
+    h.push_back({next[0], 1.0 + static_cast<double>(next[0] % 7)});
   }
 }
 
