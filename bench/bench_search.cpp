@@ -79,9 +79,20 @@ std::string cell(const std::optional<double>& v, int precision = 4) {
   return o.str();
 }
 
+// An evaluation count (a median may end in .5).
+std::string count_cell(const std::optional<double>& v) {
+  if (!v) return "never";
+  std::ostringstream o;
+  o << std::fixed;
+  o.precision(*v == std::floor(*v) ? 0 : 1);
+  o << *v;
+  return o.str();
+}
+
 int experiment(const fs::path& out, const std::vector<std::string>& files) {
   fs::create_directories(out);
   std::ofstream md(out / "search-experiment.md");
+  md << std::unitbuf;
   md << "| recording | strategy | budget | to 1%: median / p90 (reached) | to 5% | to 10% | "
         "best/opt after 25 | 50 | 100 | 200 |\n|---|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& file : files) {
@@ -91,15 +102,20 @@ int experiment(const fs::path& out, const std::vector<std::string>& files) {
     std::cerr << name << ": " << rs.space.configs.size() << " configs\n";
     std::vector<std::vector<double>> curves;  // per strategy: median best/opt after i evals
     const std::size_t kCurve = 1000;
+    std::vector<std::pair<std::string, std::uint64_t>> runs;
     for (const auto& strategy : search_strategy_names()) {
-      const auto budget = budget_for(strategy, rs.space.configs.size());
+      if (strategy == "bo")
+        runs.emplace_back(strategy, std::min<std::size_t>(rs.space.configs.size(), 100));
+      runs.emplace_back(strategy, budget_for(strategy, rs.space.configs.size()));
+    }
+    for (const auto& [strategy, budget] : runs) {
       const auto s = simulate_repeat(rs, strategy, 1, kSeeds, budget);
       md << "| " << name << " | " << strategy << " | " << budget;
       for (std::size_t m = 0; m < 3; ++m) {
-        md << " | " << cell(s.within[m].median) << " / " << cell(s.within[m].p90) << " ("
-           << s.within[m].reached << "/" << kSeeds << ")";
+        md << " | " << count_cell(s.within[m].median) << " / " << count_cell(s.within[m].p90)
+           << " (" << s.within[m].reached << "/" << kSeeds << ")";
       }
-      for (std::size_t k = 0; k < 4; ++k) md << " | " << cell(s.best_after_ratio_median[k]);
+      for (std::size_t k = 0; k < 4; ++k) md << " | " << cell(s.best_after_ratio_median[k], 3);
       md << " |\n";
       std::vector<double> curve;
       for (std::size_t i = 0; i < std::min(kCurve, static_cast<std::size_t>(budget)); ++i) {
@@ -112,8 +128,9 @@ int experiment(const fs::path& out, const std::vector<std::string>& files) {
         std::sort(v.begin(), v.end());
         curve.push_back(0.5 * (v[(v.size() - 1) / 2] + v[v.size() / 2]));
       }
-      curves.push_back(std::move(curve));
-      std::cerr << "  " << strategy << " done\n";
+      if (budget == budget_for(strategy, rs.space.configs.size()))
+        curves.push_back(std::move(curve));
+      std::cerr << "  " << strategy << " " << budget << " done\n";
     }
     const fs::path dat = out / (name + "-best-so-far.dat");
     std::ofstream d(dat);
@@ -132,10 +149,11 @@ int experiment(const fs::path& out, const std::vector<std::string>& files) {
         "'\nset logscale x\nset logscale y\nset xlabel 'evaluations'\nset ylabel 'best so far / "
         "optimum (median of " +
         std::to_string(kSeeds) + " seeds)'\nset title '" + name +
-        "'\nset key top right\nset grid\nset yrange [1:*]\nplot '" + dat.string() +
+        "'\nset key top right\nset grid\nset yrange [0.99:2.5]\nplot '" + dat.string() +
         "' using 1:2 with lines lw 2 title 'exhaustive', '' using 1:3 with lines lw 2 title "
         "'random', '' using 1:4 with lines lw 2 title 'local', '' using 1:5 with lines lw 2 "
         "title 'bo', 1.05 with lines dt 2 lc rgb 'gray' title 'within 5%'\n";
+    std::ofstream(out / (name + "-best-so-far.gp")) << script;
     FILE* gp = popen("gnuplot", "w");
     if (gp) {
       std::fputs(script.c_str(), gp);

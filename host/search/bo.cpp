@@ -7,8 +7,9 @@
 //             chosen on a fixed grid by the marginal likelihood with the signal variance
 //             profiled out. At most kMaxModel points: the best half and the latest half.
 //  feasibility  a second GP of the same kind (own length scale and nugget) regresses the
-//             success label (1 ok, 0 failed) of every evaluation; p(x) is its mean clamped to
-//             [kMinFeasible, 1] (least-squares classification); 1 when nothing failed.
+//             success label (1 ok, 0 failed) of every evaluation; p(x) is the probability that
+//             the label exceeds 1/2 under its predictive normal (mean, latent variance plus
+//             nugget): a least-squares GP classifier; 1 when nothing failed.
 //             Failures never enter the objective regression.
 //  acquisition  expected improvement below the best log objective, times p(x); ties by id.
 //  candidates all unevaluated configs when there are at most kScoreAll; else kSample drawn
@@ -41,7 +42,6 @@ constexpr std::size_t kScoreAll = 8192;
 constexpr std::size_t kSample = 4096;
 constexpr std::size_t kNeighbourhoodOf = 5;
 constexpr std::size_t kMaxModel = 256;
-constexpr double kMinFeasible = 1e-3;
 constexpr double kLengthScales[] = {0.1, 0.15, 0.25, 0.4, 0.6, 1.0, 1.6};  // times sqrt(dims)
 constexpr double kNuggets[] = {1e-6, 1e-3, 1e-2, 1e-1};
 
@@ -54,6 +54,15 @@ struct Point {
   std::size_t config;
   double y;  // log objective
 };
+
+// The objective regression's training points: successful evaluations only.
+std::vector<Point> regression_points(std::span<const Observation> history) {
+  std::vector<Point> ok;
+  for (const auto& h : history) {
+    if (h.objective) ok.push_back({h.config, std::log(std::max(*h.objective, 1e-300))});
+  }
+  return ok;
+}
 
 struct Model {
   std::vector<std::size_t> dims;  // parameters with more than one value
@@ -100,10 +109,7 @@ class Bo final : public SearchStrategy {
       if (space.values[p].size() > 1) dims.push_back(p);
     }
     const std::size_t n_init = std::clamp<std::size_t>(dims.size() + 1, 4, 10);
-    std::vector<Point> ok;
-    for (const auto& h : history) {
-      if (h.objective) ok.push_back({h.config, std::log(std::max(*h.objective, 1e-300))});
-    }
+    std::vector<Point> ok = regression_points(history);
     const std::size_t real_ok = ok.size();
     for (const auto& p : pending) {
       if (!std::isnan(p.y)) ok.push_back(p);
@@ -181,7 +187,11 @@ class Bo final : public SearchStrategy {
       const Model f = fit(space, dims, std::move(labels));
       const auto fp = predict(space, f, cand);
       for (std::size_t i = 0; i < cand.size(); ++i) {
-        pfeas[i] = std::clamp(f.y_mean + f.y_scale * fp.mu[i], kMinFeasible, 1.0);
+        // P(label > 1/2) under the label GP's predictive normal (noise included).
+        const double quad = std::max(f.y.dot(f.alpha) / static_cast<double>(f.y.size()), 1e-12);
+        const double sd = std::sqrt(fp.sigma[i] * fp.sigma[i] + f.nugget * quad) * f.y_scale;
+        const double mean = f.y_mean + f.y_scale * fp.mu[i];
+        pfeas[i] = 0.5 * std::erfc(-(mean - 0.5) / (sd * std::sqrt(2.0)));
       }
     }
     const double best = (ranked.front().y - m.y_mean) / m.y_scale;
@@ -333,6 +343,12 @@ class Bo final : public SearchStrategy {
 
 std::unique_ptr<SearchStrategy> make_bo(std::uint64_t seed) {
   return std::make_unique<Bo>(seed);
+}
+
+std::vector<std::size_t> bo_regression_configs(std::span<const Observation> history) {
+  std::vector<std::size_t> out;
+  for (const auto& p : regression_points(history)) out.push_back(p.config);
+  return out;
 }
 
 }  // namespace clgauge::search_detail

@@ -25,6 +25,7 @@ class CachedNeighbourIndex {
         index_ && space_ == &space && size_ == space.configs.size() &&
         (size_ == 0 || (front_ == space.configs.front() && back_ == space.configs.back()));
     if (!same) {
+      ++generation_;
       index_ = std::make_unique<NeighbourIndex>(space);
       space_ = &space;
       size_ = space.configs.size();
@@ -35,8 +36,11 @@ class CachedNeighbourIndex {
     }
     return *index_;
   }
+  // Changes whenever get() rebuilt the index (another space).
+  std::uint64_t generation() const { return generation_; }
 
  private:
+  std::uint64_t generation_ = 0;
   std::unique_ptr<NeighbourIndex> index_;
   const SearchSpace* space_ = nullptr;
   std::size_t size_ = 0;
@@ -44,5 +48,7 @@ class CachedNeighbourIndex {
 };
 
 std::unique_ptr<SearchStrategy> make_bo(std::uint64_t seed);
+// The configs bo's objective regression is trained on for this history (tests: never a failure).
+std::vector<std::size_t> bo_regression_configs(std::span<const Observation> history);
 
 }  // namespace clgauge::search_detail

@@ -164,31 +164,44 @@ class LocalSearch final : public SearchStrategy {
                                    std::size_t count) override {
     auto taken = evaluated_mask(space, history);
     const NeighbourIndex& nb = index_.get(space);
-    // Replay the runs. kNone: no current point.
+    // Replay the runs (kNone: no current point). The replay state of the last call is reused
+    // when this history extends that one: the same state a full replay would reach.
     constexpr std::size_t kNone = static_cast<std::size_t>(-1);
-    std::vector<char> in_run(space.configs.size(), 0);
-    std::vector<std::size_t> run;
-    std::size_t current = kNone;
-    double current_obj = 0;
-    for (const auto& h : history) {
+    Replay& st = replay_;
+    bool extends = st.space == &space && st.generation == index_.generation() &&
+                   st.in_run.size() == space.configs.size() && st.seen.size() <= history.size();
+    for (std::size_t i = 0; extends && i < st.seen.size(); ++i) {
+      extends =
+          st.seen[i].config == history[i].config && st.seen[i].objective == history[i].objective;
+    }
+    if (!extends) {
+      st = Replay{};
+      st.space = &space;
+      st.generation = index_.generation();
+      st.in_run.assign(space.configs.size(), 0);
+    }
+    for (std::size_t i = st.seen.size(); i < history.size(); ++i) {
+      const auto& h = history[i];
       bool joins = false;
-      if (!run.empty()) {
-        for (const auto n : nb.neighbours(h.config)) joins = joins || in_run[n];
+      if (!st.run.empty()) {
+        for (const auto n : nb.neighbours(h.config)) joins = joins || st.in_run[n];
       }
       if (!joins) {
-        for (const auto r : run) in_run[r] = 0;
-        run.clear();
-        current = kNone;
+        for (const auto r : st.run) st.in_run[r] = 0;
+        st.run.clear();
+        st.current = kNone;
       }
-      run.push_back(h.config);
-      in_run[h.config] = 1;
+      st.run.push_back(h.config);
+      st.in_run[h.config] = 1;
       if (h.objective &&
-          (current == kNone || *h.objective < current_obj ||
-           (*h.objective == current_obj && space.ids[h.config] < space.ids[current]))) {
-        current = h.config;
-        current_obj = *h.objective;
+          (st.current == kNone || *h.objective < st.current_obj ||
+           (*h.objective == st.current_obj && space.ids[h.config] < space.ids[st.current]))) {
+        st.current = h.config;
+        st.current_obj = *h.objective;
       }
+      st.seen.push_back(h);
     }
+    std::size_t current = st.current;
     std::vector<std::size_t> out;
     std::size_t restarts = 0;
     while (out.size() < count) {
@@ -221,8 +234,18 @@ class LocalSearch final : public SearchStrategy {
   }
 
  private:
+  struct Replay {
+    const SearchSpace* space = nullptr;
+    std::uint64_t generation = 0;
+    std::vector<Observation> seen;
+    std::vector<char> in_run;
+    std::vector<std::size_t> run;
+    std::size_t current = static_cast<std::size_t>(-1);
+    double current_obj = 0;
+  };
   std::uint64_t seed_;
   search_detail::CachedNeighbourIndex index_;
+  Replay replay_;
 };
 
 }  // namespace
