@@ -214,3 +214,168 @@ __kernel __attribute__((reqd_work_group_size(PROP_WG, 1, 1))) void prop_pull(
   commit_counters(lg, la, lb, lc, cur_g, hits, degrees, 0, C_BUDGET_HITS, C_EXPANDED_EDGES,
                   C_EXPANDED_EDGES, 0, counters);
 }
+
+// ---------------------------------------------------------------------------------
+// Building the in-CSR on the device (host/propagate/device_csr.cpp drives these).
+//
+// The canonical in-CSR lists the in-edges of every v in ascending (key_rank[u], u, e).
+// It is built as a stable sort, in three steps:
+//   1. node order: the node ids sorted stably by (graph, key_rank) with LSD radix passes
+//      (csr_node_count / exclusive scan / csr_node_scatter, one digit per pass);
+//      ascending node ids is the starting order, so ties keep ascending u.
+//   2. edge buckets: walking the nodes in that order and each node's out-edges in CSR
+//      order gives every edge in canonical source order; csr_edge_count and
+//      csr_edge_scatter place them stably by the high bits of the target v into
+//      buckets of at most 2^lowbits consecutive targets, as records
+//      (v, u, bits of flush(weight), bits of flush(rel_mult)).
+//   3. csr_bucket_sort, one work-item per bucket: a counting sort of the bucket by v,
+//      stable, writing t_ptr, t_src, t_w, t_rm.
+// Stability in steps 1 and 2 comes from "one item, one contiguous chunk": item i walks
+// its chunk in order, counts digits into its own histogram column hist[d * items + i],
+// and after an exclusive scan of hist (digit-major) writes each element at its
+// digit's running position. Items are independent and nothing uses atomics, so the
+// order (and so the bits) never depends on scheduling. The kernels are plain loops
+// and suit any device; on a CPU device each item streams through memory.
+
+// Item i counts the digits of vals[j] for j in its chunk of [0, n):
+//   d = ((keys[val] ^ flip) >> shift) & mask, val = identity ? j : vals[j].
+__kernel void csr_node_count(const int n, const int chunk, const int items,
+                             __global const int* vals, const int identity,
+                             __global const int* keys, const uint flip, const int shift,
+                             const uint mask, __global int* hist) {
+  const int i = (int)get_global_id(0);
+  if (i >= items) return;
+  for (uint d = 0; d <= mask; ++d) hist[d * (uint)items + (uint)i] = 0;
+  const int b = i * chunk, e = min(n, b + chunk);
+  for (int j = b; j < e; ++j) {
+    const int val = identity ? j : vals[j];
+    const uint d = (((uint)keys[val] ^ flip) >> shift) & mask;
+    ++hist[d * (uint)items + (uint)i];
+  }
+}
+
+// Same walk; hist holds each (digit, item) start (exclusive scan of the counts).
+__kernel void csr_node_scatter(const int n, const int chunk, const int items,
+                               __global const int* vals, const int identity,
+                               __global const int* keys, const uint flip, const int shift,
+                               const uint mask, __global int* hist, __global int* out) {
+  const int i = (int)get_global_id(0);
+  if (i >= items) return;
+  const int b = i * chunk, e = min(n, b + chunk);
+  for (int j = b; j < e; ++j) {
+    const int val = identity ? j : vals[j];
+    const uint d = (((uint)keys[val] ^ flip) >> shift) & mask;
+    out[hist[d * (uint)items + (uint)i]++] = val;
+  }
+}
+
+// Item i walks the node positions of its chunk, u = identity ? p : order[p], and the
+// out-edges of each u; counts the buckets v >> lowbits of their targets.
+__kernel void csr_edge_count(const int n, const int chunk, const int items,
+                             __global const int* order, const int identity,
+                             __global const int* o_ptr, __global const int* o_dst,
+                             const int lowbits, const int buckets, __global int* hist) {
+  const int i = (int)get_global_id(0);
+  if (i >= items) return;
+  for (int d = 0; d < buckets; ++d) hist[d * items + i] = 0;
+  const int b = i * chunk, e = min(n, b + chunk);
+  for (int p = b; p < e; ++p) {
+    const int u = identity ? p : order[p];
+    const int je = o_ptr[u + 1];
+    for (int j = o_ptr[u]; j < je; ++j) ++hist[(o_dst[j] >> lowbits) * items + i];
+  }
+}
+
+__kernel void csr_edge_scatter(const int n, const int chunk, const int items,
+                               __global const int* order, const int identity,
+                               __global const int* o_ptr, __global const int* o_dst,
+                               const int lowbits, __global int* hist,
+                               __global const float* weight, __global const float* rel_mult,
+                               __global int4* rec) {
+  const int i = (int)get_global_id(0);
+  if (i >= items) return;
+  const int b = i * chunk, e = min(n, b + chunk);
+  for (int p = b; p < e; ++p) {
+    const int u = identity ? p : order[p];
+    const int je = o_ptr[u + 1];
+    for (int j = o_ptr[u]; j < je; ++j) {
+      const int v = o_dst[j];
+      rec[hist[(v >> lowbits) * items + i]++] =
+          (int4)(v, u, as_int(flush(weight[j])), as_int(flush(rel_mult[j])));
+    }
+  }
+}
+
+// Item b sorts bucket b (targets [b << lowbits, (b+1) << lowbits) within [0, n)) by v,
+// stably. After csr_edge_scatter, hist[d * items + items - 1] is the end of bucket d.
+// t_ptr of the bucket's targets serves as the counting array.
+__kernel void csr_bucket_sort(const int n, const int items, const int lowbits,
+                              const int buckets, __global const int* hist,
+                              __global const int4* rec, __global int* t_ptr,
+                              __global int* t_src, __global float* t_w,
+                              __global float* t_rm) {
+  const int b = (int)get_global_id(0);
+  if (b >= buckets) return;
+  const long v0l = (long)b << lowbits;
+  if (v0l >= n) return;
+  const int v0 = (int)v0l;
+  const int v1 = (int)min((long)n, ((long)b + 1) << lowbits);
+  const int s = b == 0 ? 0 : hist[(b - 1) * items + items - 1];
+  const int t = hist[b * items + items - 1];
+  for (int v = v0; v < v1; ++v) t_ptr[v] = 0;
+  for (int j = s; j < t; ++j) ++t_ptr[rec[j].x];
+  int run = s;
+  for (int v = v0; v < v1; ++v) {
+    const int c = t_ptr[v];
+    t_ptr[v] = run;
+    run += c;
+  }
+  for (int j = s; j < t; ++j) {
+    const int4 r = rec[j];
+    const int pos = t_ptr[r.x]++;
+    t_src[pos] = r.y;
+    t_w[pos] = as_float(r.z);
+    t_rm[pos] = as_float(r.w);
+  }
+  // t_ptr[v] now holds the end of v's list, which is where v+1's begins.
+  for (int v = v1 - 1; v > v0; --v) t_ptr[v] = t_ptr[v - 1];
+  t_ptr[v0] = s;
+  if (v1 == n) t_ptr[n] = t;
+}
+
+// Exclusive scan of data[0, count) in place, in three launches: item i sums its chunk
+// (scan_sums), one item scans the sums (scan_partials; partial[parts] = total), and
+// item i rewrites its chunk from its offset (scan_apply). Integer sums: exact.
+__kernel void scan_sums(const int count, const int chunk, const int parts,
+                        __global const int* data, __global int* partial) {
+  const int i = (int)get_global_id(0);
+  if (i >= parts) return;
+  const int b = i * chunk, e = min(count, b + chunk);
+  int s = 0;
+  for (int j = b; j < e; ++j) s += data[j];
+  partial[i] = s;
+}
+
+__kernel void scan_partials(const int parts, __global int* partial) {
+  if (get_global_id(0) != 0) return;
+  int run = 0;
+  for (int i = 0; i < parts; ++i) {
+    const int c = partial[i];
+    partial[i] = run;
+    run += c;
+  }
+  partial[parts] = run;
+}
+
+__kernel void scan_apply(const int count, const int chunk, const int parts,
+                         __global int* data, __global const int* partial) {
+  const int i = (int)get_global_id(0);
+  if (i >= parts) return;
+  const int b = i * chunk, e = min(count, b + chunk);
+  int run = partial[i];
+  for (int j = b; j < e; ++j) {
+    const int c = data[j];
+    data[j] = run;
+    run += c;
+  }
+}
