@@ -28,6 +28,11 @@ void validate_batch(std::span<const Graph> graphs, std::span<const Seeds> seeds,
 //                in-CSR build needs them, so later arrays travel while it runs.
 enum class UploadMode { automatic, host_memory, copy };
 
+// How the device builds the in-CSR: `per_graph`, one work-item per graph walking it
+// alone (batches of small graphs), or `batch_wide`, every step spread over the whole
+// batch (large graphs). `automatic`: per_graph when no graph has more than 2^16 edges.
+enum class CsrBuild { automatic, per_graph, batch_wide };
+
 // A batch's topology on the device. Node and edge ids are global over the batch
 // (graphs concatenated in order); see kernels_cl/propagate.cl for the layout.
 struct DeviceGraphs {
@@ -50,7 +55,8 @@ BuiltProgram build_propagate_program(Device& device, const ProgramCache& cache);
 // int32 indexing.
 DeviceGraphs build_device_graphs(Device& device, const boost::compute::program& program,
                                  std::span<const Graph> graphs, bool borrowed,
-                                 UploadMode mode = UploadMode::automatic);
+                                 UploadMode mode = UploadMode::automatic,
+                                 CsrBuild how = CsrBuild::automatic);
 
 // The in-CSR of a batch as plain arrays (global ids).
 struct InCsr {

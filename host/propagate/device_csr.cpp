@@ -10,6 +10,11 @@
 #include <numeric>
 #include <optional>
 
+#include <sys/mman.h>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+
 #include <boost/compute/exception/opencl_error.hpp>
 #include <boost/compute/kernel.hpp>
 
@@ -52,23 +57,65 @@ void launch(bc::command_queue& q, const bc::kernel& k, std::int64_t items,
             const bc::wait_list& waits = {}) {
   const auto n = static_cast<std::size_t>(items);
   const std::size_t local = n < kItemsPerGroup ? 1 : kItemsPerGroup;
-  q.enqueue_1d_range_kernel(k, 0, (n + local - 1) / local * local, local, waits);
+  const bool tr = std::getenv("PROP_TRACE") != nullptr;
+  if (tr) q.finish();
+  const double c0 = tr ? static_cast<double>(std::clock()) : 0;
+  auto ev = q.enqueue_1d_range_kernel(k, 0, (n + local - 1) / local * local, local, waits);
+  if (tr) { ev.wait(); std::fprintf(stderr, "TRACE %s items=%zu %.2f ms cpu %.2f ms\n", k.name().c_str(), n, event_ms(ev), (static_cast<double>(std::clock()) - c0) * 1000.0 / CLOCKS_PER_SEC); }
 }
 
 bc::buffer device_buffer(const bc::context& ctx, std::size_t bytes, cl_mem_flags flags = 0) {
   return bc::buffer(ctx, std::max<std::size_t>(bytes, 4), bc::buffer::read_write | flags);
 }
 
-// Exclusive scan of data[0, count) in place (integer: exact in any order).
-void exclusive_scan(bc::command_queue& q, const bc::program& program, bc::buffer& data,
-                    std::int64_t count) {
+void BOOST_COMPUTE_CL_CALLBACK free_host_block(cl_mem, void* block) {
+  std::free(block);
+}
+
+// A large array on a device that works in host memory: host memory we allocate, in
+// 2 MiB pages where the OS grants them, handed over with CL_MEM_USE_HOST_PTR and freed
+// when the buffer is destroyed. The in-CSR arrays are written once, right after they
+// are allocated; in 4 KiB pages, faulting them in cost about as much as the writes
+// (0.4 ms per MiB, measured on PoCL in a VM). Elsewhere: an ordinary buffer.
+bc::buffer large_buffer(const bc::context& ctx, std::size_t bytes, bool host_memory) {
+  constexpr std::size_t kPage = std::size_t{2} << 20;
+  if (!host_memory || bytes < kPage) return device_buffer(ctx, bytes);
+  const std::size_t rounded = (bytes + kPage - 1) / kPage * kPage;
+  void* block = std::aligned_alloc(kPage, rounded);
+  if (block == nullptr) return device_buffer(ctx, bytes);
+#ifdef MADV_HUGEPAGE
+  madvise(block, rounded, MADV_HUGEPAGE);  // advice only: 4 KiB pages still work
+#endif
+  cl_int err = CL_SUCCESS;
+  cl_mem mem = clCreateBuffer(ctx.get(), CL_MEM_READ_WRITE | CL_MEM_USE_HOST_PTR, bytes, block, &err);
+  if (err != CL_SUCCESS) {
+    std::free(block);
+    throw bc::opencl_error(err);
+  }
+  bc::buffer buf(mem, false);
+  err = clSetMemObjectDestructorCallback(mem, free_host_block, block);
+  if (err != CL_SUCCESS) {
+    // Without the callback the block would be freed too early or never: keep it safe
+    // by letting the implementation own a copy instead.
+    buf = bc::buffer();
+    std::free(block);
+    return device_buffer(ctx, bytes);
+  }
+  return buf;
+}
+
+// Exclusive scan in place of a histogram with one row of `digits` counters per item,
+// in digit-major order (digit, then item): the start of each (digit, item) run.
+void scan_histogram(bc::command_queue& q, const bc::program& program, bc::buffer& hist,
+                    std::int32_t digits, std::int32_t items) {
+  const std::int64_t count = std::int64_t{digits} * items;
   const std::int64_t chunk = ceil_div(count, std::clamp<std::int64_t>(count / 16384, 1, 1024));
   const auto parts = static_cast<std::int32_t>(ceil_div(count, chunk));
   bc::buffer partial = device_buffer(q.get_context(), (static_cast<std::size_t>(parts) + 1) * 4);
-  const auto cnt = static_cast<std::int32_t>(count), ch = static_cast<std::int32_t>(chunk);
-  launch(q, make_kernel(program, "scan_sums", cnt, ch, parts, data, partial), parts);
+  const auto ch = static_cast<std::int32_t>(chunk);
+  launch(q, make_kernel(program, "scan_sums", digits, items, ch, parts, hist, partial), parts);
   launch(q, make_kernel(program, "scan_partials", parts, partial), 1);
-  launch(q, make_kernel(program, "scan_apply", cnt, ch, parts, data, partial), parts);
+  launch(q, make_kernel(program, "scan_apply", digits, items, ch, parts, hist, partial), parts);
 }
 
 // The nodes of the batch sorted stably by (graph, key_rank): LSD radix passes over the
@@ -115,7 +162,7 @@ std::optional<bc::buffer> node_order(bc::command_queue& q, const bc::program& pr
            make_kernel(program, "csr_node_count", n, ch, items, in, identity, *pass.keys,
                        pass.flip, pass.shift, mask, hist),
            items, first ? waits : bc::wait_list());
-    exclusive_scan(q, program, hist, static_cast<std::int64_t>(mask + 1) * items);
+    scan_histogram(q, program, hist, static_cast<std::int32_t>(mask + 1), items);
     launch(q,
            make_kernel(program, "csr_node_scatter", n, ch, items, in, identity, *pass.keys,
                        pass.flip, pass.shift, mask, hist, order[out]),
@@ -126,30 +173,52 @@ std::optional<bc::buffer> node_order(bc::command_queue& q, const bc::program& pr
   return order[1 - out];
 }
 
+// Batches whose graphs are all at most this many edges build one graph per work-item.
+constexpr std::int32_t kSmallGraphEdges = 1 << 16;
+
 // The in-CSR from the out-CSR on the device (kernels_cl/propagate.cl, steps 1-3).
 // The three wait lists: before the first read of key_rank/graph_of, of o_ptr/o_dst,
 // and of the weights/rel_mult.
 void build_in_csr(bc::command_queue& q, const bc::program& program, DeviceGraphs& d,
-                  int key_bits, const bc::buffer& key_rank, const bc::buffer& weight,
+                  bool small_graphs, int key_bits, const bc::buffer& key_rank, const bc::buffer& weight,
                   const bc::buffer& rel_mult, const bc::wait_list& keys_ready,
                   const bc::wait_list& edges_ready, const bc::wait_list& values_ready) {
   const std::int32_t n = d.n, e = d.e;
+  if (small_graphs) {
+    const auto graphs = static_cast<std::int32_t>(d.node_offset.size() - 1);
+    const bc::context ctx = q.get_context();
+    bc::buffer offsets = device_buffer(ctx, d.node_offset.size() * 4);
+    q.enqueue_write_buffer(offsets, 0, d.node_offset.size() * 4, d.node_offset.data());
+    bc::buffer order_a = device_buffer(ctx, static_cast<std::size_t>(n) * 4);
+    bc::buffer order_b = device_buffer(ctx, static_cast<std::size_t>(n) * 4);
+    bc::wait_list all = keys_ready;
+    for (const auto& ev : edges_ready) all.insert(ev);
+    for (const auto& ev : values_ready) all.insert(ev);
+    launch(q,
+           make_kernel(program, "csr_graph_build", graphs, offsets, d.o_ptr, d.o_dst, key_rank,
+                       static_cast<std::int32_t>(key_bits), weight, rel_mult, order_a, order_b,
+                       d.t_ptr, d.t_src, d.t_w, d.t_rm),
+           graphs, all);
+    return;
+  }
   const auto order =
       e > 0 ? node_order(q, program, n, d.node_offset.size() - 1, key_bits, key_rank,
                          d.graph_of, keys_ready)
             : std::nullopt;
-  const std::int32_t identity = order ? 0 : 1;
+  const std::int32_t identity = (order && !std::getenv("PROP_IDENT")) ? 0 : 1;
   const bc::buffer& order_buf = order ? *order : d.graph_of;  // not read when identity
 
   const int bits = std::bit_width(static_cast<std::uint32_t>(n - 1));
-  const int high = std::min(bits, std::clamp(bits - kBucketTargetBits, kBucketBitsMin, kBucketBitsMax));
+  const int tb = std::getenv("PROP_TB") ? std::atoi(std::getenv("PROP_TB")) : kBucketTargetBits;
+  const int high = std::min(bits, std::clamp(bits - tb, kBucketBitsMin, kBucketBitsMax));
   const std::int32_t low = bits - high, buckets = std::int32_t{1} << high;
-  const std::int64_t chunk = ceil_div(n, std::clamp<std::int64_t>(e / 16384, 1, 512));
+  const std::int64_t per = std::getenv("PROP_PER") ? std::atoi(std::getenv("PROP_PER")) : 16384;
+  const std::int64_t chunk = ceil_div(n, std::clamp<std::int64_t>(e / per, 1, 512));
   const auto items = static_cast<std::int32_t>(ceil_div(n, chunk));
   const auto ch = static_cast<std::int32_t>(chunk);
   const bc::context ctx = q.get_context();
   bc::buffer hist = device_buffer(ctx, static_cast<std::size_t>(buckets) * static_cast<std::size_t>(items) * 4);
-  bc::buffer rec = device_buffer(ctx, static_cast<std::size_t>(e) * 16);
+  bc::buffer rec = large_buffer(ctx, static_cast<std::size_t>(e) * 16, d.mode == UploadMode::host_memory);
   bc::wait_list first_edges = edges_ready;
   if (!order) {  // then nothing has waited for graph_of's write yet
     for (const auto& ev : keys_ready) first_edges.insert(ev);
@@ -158,10 +227,10 @@ void build_in_csr(bc::command_queue& q, const bc::program& program, DeviceGraphs
          make_kernel(program, "csr_edge_count", n, ch, items, order_buf, identity, d.o_ptr,
                      d.o_dst, low, buckets, hist),
          items, first_edges);
-  exclusive_scan(q, program, hist, static_cast<std::int64_t>(buckets) * items);
+  scan_histogram(q, program, hist, buckets, items);
   launch(q,
          make_kernel(program, "csr_edge_scatter", n, ch, items, order_buf, identity, d.o_ptr,
-                     d.o_dst, low, hist, weight, rel_mult, rec),
+                     d.o_dst, low, buckets, hist, weight, rel_mult, rec),
          items, values_ready);
   launch(q,
          make_kernel(program, "csr_bucket_sort", n, items, low, buckets, hist, rec, d.t_ptr,
@@ -201,12 +270,15 @@ bool shares_host_memory(Device& device) {
 }  // namespace
 
 DeviceGraphs build_device_graphs(Device& device, const bc::program& program,
-                                 std::span<const Graph> graphs, bool borrowed, UploadMode mode) {
+                                 std::span<const Graph> graphs, bool borrowed, UploadMode mode,
+                                 CsrBuild how) {
   const auto t0 = std::chrono::steady_clock::now();
   std::int64_t total_n = 0, total_e = 0;
+  std::int32_t max_edges = 0;
   for (const auto& g : graphs) {
     total_n += g.nodes();
     total_e += g.edges();
+    max_edges = std::max(max_edges, g.edges());
   }
   if (total_n + 1 > std::numeric_limits<std::int32_t>::max() ||
       total_e > std::numeric_limits<std::int32_t>::max()) {
@@ -239,10 +311,11 @@ DeviceGraphs build_device_graphs(Device& device, const bc::program& program,
   auto& ctx = device.context();
   auto& q = device.queue();
   try {
-    d.t_ptr = device_buffer(ctx, (n + 1) * 4);
-    d.t_src = device_buffer(ctx, e * 4);
-    d.t_w = device_buffer(ctx, e * 4);
-    d.t_rm = device_buffer(ctx, e * 4);
+    const bool host = mode == UploadMode::host_memory;
+    d.t_ptr = large_buffer(ctx, (n + 1) * 4, host);
+    d.t_src = large_buffer(ctx, e * 4, host);
+    d.t_w = large_buffer(ctx, e * 4, host);
+    d.t_rm = large_buffer(ctx, e * 4, host);
     d.graph_of = device_buffer(ctx, n * 4);
     bc::buffer key_rank, weight, rel_mult;
     bc::wait_list keys_ready, edges_ready, values_ready;
@@ -358,7 +431,9 @@ DeviceGraphs build_device_graphs(Device& device, const bc::program& program,
       const std::int32_t zero = 0;
       q.enqueue_fill_buffer(d.t_ptr, &zero, sizeof zero, 0, 4);
     } else {
-      build_in_csr(q, program, d, key_bits, key_rank, weight, rel_mult, keys_ready, edges_ready,
+      const bool per_graph = how == CsrBuild::automatic ? max_edges <= kSmallGraphEdges
+                                                        : how == CsrBuild::per_graph;
+      build_in_csr(q, program, d, per_graph, key_bits, key_rank, weight, rel_mult, keys_ready, edges_ready,
                    values_ready);
     }
     q.finish();

@@ -15,6 +15,7 @@
 namespace clgauge {
 namespace {
 
+using propagate_detail::CsrBuild;
 using propagate_detail::UploadMode;
 
 std::optional<Device>& shared_device() {
@@ -84,12 +85,15 @@ void check(Device& dev, std::span<const Graph> graphs, const std::string& what) 
   const auto want = propagate_detail::host_in_csr(graphs);
   for (const auto mode : {UploadMode::host_memory, UploadMode::copy}) {
     for (const bool borrowed : {true, false}) {
-      const auto d =
-          propagate_detail::build_device_graphs(dev, program.program, graphs, borrowed, mode);
-      EXPECT_EQ(d.mode, mode);
-      expect_same(want, propagate_detail::read_in_csr(dev, d),
-                  what + (mode == UploadMode::copy ? " copy" : " host_memory") +
-                      (borrowed ? " borrowed" : " owned"));
+      for (const auto how : {CsrBuild::per_graph, CsrBuild::batch_wide}) {
+        const auto d = propagate_detail::build_device_graphs(dev, program.program, graphs,
+                                                             borrowed, mode, how);
+        EXPECT_EQ(d.mode, mode);
+        expect_same(want, propagate_detail::read_in_csr(dev, d),
+                    what + (mode == UploadMode::copy ? " copy" : " host_memory") +
+                        (borrowed ? " borrowed" : " owned") +
+                        (how == CsrBuild::per_graph ? " per_graph" : " batch_wide"));
+      }
     }
   }
 }
