@@ -30,7 +30,8 @@ enum class UploadMode { automatic, host_memory, copy };
 
 // How the device builds the in-CSR: `per_graph`, one work-item per graph walking it
 // alone (batches of small graphs), or `batch_wide`, every step spread over the whole
-// batch (large graphs). `automatic`: per_graph when no graph has more than 2^16 edges.
+// batch (large graphs). `automatic`: per_graph when no graph has more than 2^16 edges
+// (2^22 on a CPU device).
 enum class CsrBuild { automatic, per_graph, batch_wide };
 
 // A batch's topology on the device. Node and edge ids are global over the batch

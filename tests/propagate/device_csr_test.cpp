@@ -83,17 +83,18 @@ void expect_same(const propagate_detail::InCsr& want, const propagate_detail::In
 void check(Device& dev, std::span<const Graph> graphs, const std::string& what) {
   const auto program = propagate_detail::build_propagate_program(dev, ProgramCache::from_environment());
   const auto want = propagate_detail::host_in_csr(graphs);
+  // Both upload ways, both builds; a graph is read in place (borrowed) only on the
+  // host-memory way, so borrowed alternates with the build.
   for (const auto mode : {UploadMode::host_memory, UploadMode::copy}) {
-    for (const bool borrowed : {true, false}) {
-      for (const auto how : {CsrBuild::per_graph, CsrBuild::batch_wide}) {
-        const auto d = propagate_detail::build_device_graphs(dev, program.program, graphs,
-                                                             borrowed, mode, how);
-        EXPECT_EQ(d.mode, mode);
-        expect_same(want, propagate_detail::read_in_csr(dev, d),
-                    what + (mode == UploadMode::copy ? " copy" : " host_memory") +
-                        (borrowed ? " borrowed" : " owned") +
-                        (how == CsrBuild::per_graph ? " per_graph" : " batch_wide"));
-      }
+    for (const auto how : {CsrBuild::per_graph, CsrBuild::batch_wide}) {
+      const bool borrowed = how == CsrBuild::batch_wide;
+      const auto d = propagate_detail::build_device_graphs(dev, program.program, graphs,
+                                                           borrowed, mode, how);
+      EXPECT_EQ(d.mode, mode);
+      expect_same(want, propagate_detail::read_in_csr(dev, d),
+                  what + (mode == UploadMode::copy ? " copy" : " host_memory") +
+                      (borrowed ? " borrowed" : " owned") +
+                      (how == CsrBuild::per_graph ? " per_graph" : " batch_wide"));
     }
   }
 }
@@ -101,7 +102,7 @@ void check(Device& dev, std::span<const Graph> graphs, const std::string& what) 
 TEST(PropagateDeviceCsr, MatchesTheHostOnSingleGraphs) {
   auto& dev = shared_device();
   if (!dev) GTEST_SKIP() << "no OpenCL device";
-  for (std::uint64_t i = 0; i < 60; ++i) {
+  for (std::uint64_t i = 0; i < 40; ++i) {
     const Graph g = random_graph(xxh3_64("csr/" + std::to_string(i)));
     check(*dev, std::span(&g, 1), "graph " + std::to_string(i));
   }
