@@ -27,7 +27,7 @@ using namespace propagate_detail;
 namespace {
 
 constexpr int kWorkGroup = 128;
-constexpr int kChunk = 8;   // nodes per work-item
+constexpr int kChunk = 8;     // nodes per work-item
 constexpr int kCounters = 5;  // slots per graph, see propagate.cl
 enum Slot {
   budget_hits = 0,
@@ -172,9 +172,10 @@ PropagateBatchResult PropagateDeviceBatch::run(std::span<const Seeds> seeds,
   return run_validated(seeds, p, timing, t0);
 }
 
-PropagateBatchResult PropagateDeviceBatch::run_validated(
-    std::span<const Seeds> seeds, const PropagateParams& p, DeviceTiming* timing,
-    std::chrono::steady_clock::time_point t0) {
+PropagateBatchResult PropagateDeviceBatch::run_validated(std::span<const Seeds> seeds,
+                                                         const PropagateParams& p,
+                                                         DeviceTiming* timing,
+                                                         std::chrono::steady_clock::time_point t0) {
   State& st = *state_;
   const DeviceGraphs& b = st.graphs;
   const std::size_t G = graphs();

@@ -38,13 +38,13 @@ enum class CsrBuild { automatic, per_graph, batch_wide };
 // (graphs concatenated in order); see kernels_cl/propagate.cl for the layout.
 struct DeviceGraphs {
   std::int32_t n = 0, e = 0;
-  std::vector<std::int32_t> node_offset;  // G+1
-  boost::compute::buffer graph_of, o_ptr, o_dst;  // out-CSR
+  std::vector<std::int32_t> node_offset;           // G+1
+  boost::compute::buffer graph_of, o_ptr, o_dst;   // out-CSR
   boost::compute::buffer t_ptr, t_src, t_w, t_rm;  // in-CSR, canonical order per target
   UploadMode mode = UploadMode::copy;              // the way that was taken
-  double prepare_ms = 0;  // host: offsets and the concatenation of a batch
-  double upload_ms = 0;   // host wall time of buffer creation and the transfers' issue
-  double csr_ms = 0;      // wall time from the first build launch to the in-CSR done
+  double prepare_ms = 0;                           // host: offsets and the concatenation of a batch
+  double upload_ms = 0;  // host wall time of buffer creation and the transfers' issue
+  double csr_ms = 0;     // wall time from the first build launch to the in-CSR done
 };
 
 // The "propagate" kernels, built (or fetched from the cache) for the device.

@@ -84,7 +84,8 @@ bc::buffer large_buffer(const bc::context& ctx, std::size_t bytes, bool host_mem
   madvise(block, rounded, MADV_HUGEPAGE);  // advice only: 4 KiB pages still work
 #endif
   cl_int err = CL_SUCCESS;
-  cl_mem mem = clCreateBuffer(ctx.get(), CL_MEM_READ_WRITE | CL_MEM_USE_HOST_PTR, bytes, block, &err);
+  cl_mem mem =
+      clCreateBuffer(ctx.get(), CL_MEM_READ_WRITE | CL_MEM_USE_HOST_PTR, bytes, block, &err);
   if (err != CL_SUCCESS) {
     std::free(block);
     throw bc::opencl_error(err);
@@ -145,7 +146,8 @@ std::optional<bc::buffer> node_order(bc::command_queue& q, const bc::program& pr
   int widest = 0;
   for (const auto& pass : passes) widest = std::max(widest, pass.bits);
   const bc::context ctx = q.get_context();
-  bc::buffer hist = device_buffer(ctx, (std::size_t{1} << widest) * static_cast<std::size_t>(items) * 4);
+  bc::buffer hist =
+      device_buffer(ctx, (std::size_t{1} << widest) * static_cast<std::size_t>(items) * 4);
   bc::buffer order[2] = {device_buffer(ctx, static_cast<std::size_t>(n) * 4),
                          device_buffer(ctx, static_cast<std::size_t>(n) * 4)};
   int out = 0;
@@ -156,8 +158,8 @@ std::optional<bc::buffer> node_order(bc::command_queue& q, const bc::program& pr
     const std::int32_t identity = first ? 1 : 0;
     const bc::buffer& in = order[1 - out];
     launch(q,
-           make_kernel(program, "csr_node_count", n, ch, items, in, identity, *pass.keys,
-                       pass.flip, pass.shift, mask, hist),
+           make_kernel(program, "csr_node_count", n, ch, items, in, identity, *pass.keys, pass.flip,
+                       pass.shift, mask, hist),
            items, first ? waits : bc::wait_list());
     scan_histogram(q, program, hist, static_cast<std::int32_t>(mask + 1), items);
     launch(q,
@@ -181,9 +183,10 @@ constexpr std::int32_t kSmallGraphEdgesCpu = 1 << 22;
 // The three wait lists: before the first read of key_rank/graph_of, of o_ptr/o_dst,
 // and of the weights/rel_mult.
 void build_in_csr(bc::command_queue& q, const bc::program& program, DeviceGraphs& d,
-                  bool small_graphs, int key_bits, const bc::buffer& key_rank, const bc::buffer& weight,
-                  const bc::buffer& rel_mult, const bc::wait_list& keys_ready,
-                  const bc::wait_list& edges_ready, const bc::wait_list& values_ready) {
+                  bool small_graphs, int key_bits, const bc::buffer& key_rank,
+                  const bc::buffer& weight, const bc::buffer& rel_mult,
+                  const bc::wait_list& keys_ready, const bc::wait_list& edges_ready,
+                  const bc::wait_list& values_ready) {
   const std::int32_t n = d.n, e = d.e;
   if (small_graphs) {
     const auto graphs = static_cast<std::int32_t>(d.node_offset.size() - 1);
@@ -202,10 +205,9 @@ void build_in_csr(bc::command_queue& q, const bc::program& program, DeviceGraphs
            graphs, all);
     return;
   }
-  const auto order =
-      e > 0 ? node_order(q, program, n, d.node_offset.size() - 1, key_bits, key_rank,
-                         d.graph_of, keys_ready)
-            : std::nullopt;
+  const auto order = e > 0 ? node_order(q, program, n, d.node_offset.size() - 1, key_bits, key_rank,
+                                        d.graph_of, keys_ready)
+                           : std::nullopt;
   const std::int32_t identity = order ? 0 : 1;
   const bc::buffer& order_buf = order ? *order : d.graph_of;  // not read when identity
 
@@ -217,15 +219,17 @@ void build_in_csr(bc::command_queue& q, const bc::program& program, DeviceGraphs
   const auto items = static_cast<std::int32_t>(ceil_div(n, chunk));
   const auto ch = static_cast<std::int32_t>(chunk);
   const bc::context ctx = q.get_context();
-  bc::buffer hist = device_buffer(ctx, static_cast<std::size_t>(buckets) * static_cast<std::size_t>(items) * 4);
-  bc::buffer rec = large_buffer(ctx, static_cast<std::size_t>(e) * 16, d.mode == UploadMode::host_memory);
+  bc::buffer hist =
+      device_buffer(ctx, static_cast<std::size_t>(buckets) * static_cast<std::size_t>(items) * 4);
+  bc::buffer rec =
+      large_buffer(ctx, static_cast<std::size_t>(e) * 16, d.mode == UploadMode::host_memory);
   bc::wait_list first_edges = edges_ready;
   if (!order) {  // then nothing has waited for graph_of's write yet
     for (const auto& ev : keys_ready) first_edges.insert(ev);
   }
   launch(q,
-         make_kernel(program, "csr_edge_count", n, ch, items, order_buf, identity, d.o_ptr,
-                     d.o_dst, low, buckets, hist),
+         make_kernel(program, "csr_edge_count", n, ch, items, order_buf, identity, d.o_ptr, d.o_dst,
+                     low, buckets, hist),
          items, first_edges);
   scan_histogram(q, program, hist, buckets, items);
   launch(q,
@@ -319,8 +323,9 @@ DeviceGraphs build_device_graphs(Device& device, const bc::program& program,
     d.graph_of = device_buffer(ctx, n * 4);
     bc::buffer key_rank, weight, rel_mult;
     bc::wait_list keys_ready, edges_ready, values_ready;
-    std::vector<std::int32_t> staged_i32[4];  // copy mode, batches: o_ptr, o_dst, key_rank, graph_of
-    std::vector<float> staged_f32[2];         // weights, rel_mult
+    std::vector<std::int32_t>
+        staged_i32[4];                 // copy mode, batches: o_ptr, o_dst, key_rank, graph_of
+    std::vector<float> staged_f32[2];  // weights, rel_mult
     std::optional<bc::command_queue> transfers;
     // Writes read host memory until they finish: wait for them on every way out.
     struct Drain {
@@ -431,12 +436,11 @@ DeviceGraphs build_device_graphs(Device& device, const bc::program& program,
       const std::int32_t zero = 0;
       q.enqueue_fill_buffer(d.t_ptr, &zero, sizeof zero, 0, 4);
     } else {
-      const std::int32_t small =
-          device.info().is_cpu() ? kSmallGraphEdgesCpu : kSmallGraphEdges;
+      const std::int32_t small = device.info().is_cpu() ? kSmallGraphEdgesCpu : kSmallGraphEdges;
       const bool per_graph =
           how == CsrBuild::automatic ? max_edges <= small : how == CsrBuild::per_graph;
-      build_in_csr(q, program, d, per_graph, key_bits, key_rank, weight, rel_mult, keys_ready, edges_ready,
-                   values_ready);
+      build_in_csr(q, program, d, per_graph, key_bits, key_rank, weight, rel_mult, keys_ready,
+                   edges_ready, values_ready);
     }
     q.finish();
     if (transfers) transfers->finish();
@@ -489,7 +493,8 @@ InCsr host_in_csr(std::span<const Graph> graphs) {
       const auto uu = static_cast<std::size_t>(u);
       for (auto j = static_cast<std::size_t>(g.indptr[uu]);
            j < static_cast<std::size_t>(g.indptr[uu + 1]); ++j) {
-        const auto pos = base + static_cast<std::size_t>(cursor[static_cast<std::size_t>(g.indices[j])]++);
+        const auto pos =
+            base + static_cast<std::size_t>(cursor[static_cast<std::size_t>(g.indices[j])]++);
         c.t_src[pos] = no + u;
         c.t_w[pos] = flush(g.weights[j]);
         c.t_rm[pos] = flush(g.rel_mult[j]);

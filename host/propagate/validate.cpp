@@ -97,7 +97,8 @@ void Graph::validate() const {
     }
   }
   if (bad_weight < e) {
-    bad("weights[" + std::to_string(bad_weight) + "]: non-finite value " + num(weights[bad_weight]));
+    bad("weights[" + std::to_string(bad_weight) + "]: non-finite value " +
+        num(weights[bad_weight]));
   }
   if (bad_rel_mult < e) {
     bad("rel_mult[" + std::to_string(bad_rel_mult) + "]: non-finite value " +

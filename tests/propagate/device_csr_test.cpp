@@ -32,7 +32,8 @@ std::uint32_t pick(std::uint64_t seed, std::uint64_t index, std::uint32_t bound)
 // Sizes from empty to a few thousand edges; key_rank from all-equal through few
 // distinct values to the full int32 range; denormal and negative edge values.
 Graph random_graph(std::uint64_t seed) {
-  const std::int32_t n = 1 + static_cast<std::int32_t>(pick(seed, 0, pick(seed, 1, 3) ? 300 : 3000));
+  const std::int32_t n =
+      1 + static_cast<std::int32_t>(pick(seed, 0, pick(seed, 1, 3) ? 300 : 3000));
   const std::int64_t e = pick(seed, 2, static_cast<std::uint32_t>(6 * n + 1));
   Graph g = pick(seed, 3, 2) ? generate_rmat(n, e, seed) : generate_uniform(n, e, seed);
   switch (pick(seed, 4, 6)) {
@@ -45,7 +46,7 @@ Graph random_graph(std::uint64_t seed) {
     case 2:
       for (std::size_t u = 0; u < g.key_rank.size(); ++u)
         g.key_rank[u] = pick(seed, 1000 + u, 2) ? std::numeric_limits<std::int32_t>::min()
-                                                 : std::numeric_limits<std::int32_t>::max();
+                                                : std::numeric_limits<std::int32_t>::max();
       break;
     case 3:
       for (std::size_t u = 0; u < g.key_rank.size(); ++u)
@@ -74,22 +75,22 @@ void expect_same(const propagate_detail::InCsr& want, const propagate_detail::In
   for (std::size_t j = 0; j < want.t_w.size(); ++j) {
     ASSERT_EQ(std::bit_cast<std::uint32_t>(want.t_w[j]), std::bit_cast<std::uint32_t>(got.t_w[j]))
         << what << ": t_w[" << j << "]";
-    ASSERT_EQ(std::bit_cast<std::uint32_t>(want.t_rm[j]),
-              std::bit_cast<std::uint32_t>(got.t_rm[j]))
+    ASSERT_EQ(std::bit_cast<std::uint32_t>(want.t_rm[j]), std::bit_cast<std::uint32_t>(got.t_rm[j]))
         << what << ": t_rm[" << j << "]";
   }
 }
 
 void check(Device& dev, std::span<const Graph> graphs, const std::string& what) {
-  const auto program = propagate_detail::build_propagate_program(dev, ProgramCache::from_environment());
+  const auto program =
+      propagate_detail::build_propagate_program(dev, ProgramCache::from_environment());
   const auto want = propagate_detail::host_in_csr(graphs);
   // Both upload ways, both builds; a graph is read in place (borrowed) only on the
   // host-memory way, so borrowed alternates with the build.
   for (const auto mode : {UploadMode::host_memory, UploadMode::copy}) {
     for (const auto how : {CsrBuild::per_graph, CsrBuild::batch_wide}) {
       const bool borrowed = how == CsrBuild::batch_wide;
-      const auto d = propagate_detail::build_device_graphs(dev, program.program, graphs,
-                                                           borrowed, mode, how);
+      const auto d =
+          propagate_detail::build_device_graphs(dev, program.program, graphs, borrowed, mode, how);
       EXPECT_EQ(d.mode, mode);
       expect_same(want, propagate_detail::read_in_csr(dev, d),
                   what + (mode == UploadMode::copy ? " copy" : " host_memory") +
@@ -116,7 +117,8 @@ TEST(PropagateDeviceCsr, MatchesTheHostOnBatches) {
     std::vector<Graph> graphs;
     for (std::uint32_t i = 0, count = 2 + pick(bseed, 0, 30); i < count; ++i) {
       graphs.push_back(random_graph(xxh3_64(std::to_string(bseed) + "/" + std::to_string(i))));
-      if (pick(bseed, 10 + i, 8) == 0) graphs.back() = generate_uniform(1 + pick(bseed, 50 + i, 9), 0, i);
+      if (pick(bseed, 10 + i, 8) == 0)
+        graphs.back() = generate_uniform(1 + pick(bseed, 50 + i, 9), 0, i);
     }
     check(*dev, graphs, "batch " + std::to_string(b));
   }
