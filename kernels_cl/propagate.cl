@@ -214,3 +214,237 @@ __kernel __attribute__((reqd_work_group_size(PROP_WG, 1, 1))) void prop_pull(
   commit_counters(lg, la, lb, lc, cur_g, hits, degrees, 0, C_BUDGET_HITS, C_EXPANDED_EDGES,
                   C_EXPANDED_EDGES, 0, counters);
 }
+
+// ---------------------------------------------------------------------------------
+// Building the in-CSR on the device (host/propagate/device_csr.cpp drives these).
+//
+// The canonical in-CSR lists the in-edges of every v in ascending (key_rank[u], u, e).
+// It is built as a stable sort, in three steps:
+//   1. node order: the node ids sorted stably by (graph, key_rank) with LSD radix passes
+//      (csr_node_count / exclusive scan / csr_node_scatter, one digit per pass);
+//      ascending node ids is the starting order, so ties keep ascending u.
+//   2. edge buckets: walking the nodes in that order and each node's out-edges in CSR
+//      order gives every edge in canonical source order; csr_edge_count and
+//      csr_edge_scatter place them stably by the high bits of the target v into
+//      buckets of at most 2^lowbits consecutive targets, as records
+//      (v, u, bits of flush(weight), bits of flush(rel_mult)).
+//   3. csr_bucket_sort, one work-item per bucket: a counting sort of the bucket by v,
+//      stable, writing t_ptr, t_src, t_w, t_rm.
+// Stability in steps 1 and 2 comes from "one item, one contiguous chunk": item i walks
+// its chunk in order, counts digits into its own histogram row hist[i * digits + d],
+// and after an exclusive scan of hist in digit-major order (d, then i) writes each
+// element at its digit's running position. (Rows per item keep an item's counters
+// together: a column layout measured 20x slower on a CPU device.) Items are independent and nothing uses atomics, so the
+// order (and so the bits) never depends on scheduling. The kernels are plain loops
+// and suit any device; on a CPU device each item streams through memory.
+
+// Item i counts the digits of vals[j] for j in its chunk of [0, n):
+//   d = ((keys[val] ^ flip) >> shift) & mask, val = identity ? j : vals[j].
+__kernel void csr_node_count(const int n, const int chunk, const int items,
+                             __global const int* vals, const int identity,
+                             __global const int* keys, const uint flip, const int shift,
+                             const uint mask, __global int* hist) {
+  const int i = (int)get_global_id(0);
+  if (i >= items) return;
+  for (uint d = 0; d <= mask; ++d) hist[(uint)i * (mask + 1) + d] = 0;
+  const int b = i * chunk, e = min(n, b + chunk);
+  for (int j = b; j < e; ++j) {
+    const int val = identity ? j : vals[j];
+    const uint d = (((uint)keys[val] ^ flip) >> shift) & mask;
+    ++hist[(uint)i * (mask + 1) + d];
+  }
+}
+
+// Same walk; hist holds each (digit, item) start (exclusive scan of the counts).
+__kernel void csr_node_scatter(const int n, const int chunk, const int items,
+                               __global const int* vals, const int identity,
+                               __global const int* keys, const uint flip, const int shift,
+                               const uint mask, __global int* hist, __global int* out) {
+  const int i = (int)get_global_id(0);
+  if (i >= items) return;
+  const int b = i * chunk, e = min(n, b + chunk);
+  for (int j = b; j < e; ++j) {
+    const int val = identity ? j : vals[j];
+    const uint d = (((uint)keys[val] ^ flip) >> shift) & mask;
+    out[hist[(uint)i * (mask + 1) + d]++] = val;
+  }
+}
+
+// Item i walks the node positions of its chunk, u = identity ? p : order[p], and the
+// out-edges of each u; counts the buckets v >> lowbits of their targets.
+__kernel void csr_edge_count(const int n, const int chunk, const int items,
+                             __global const int* order, const int identity,
+                             __global const int* o_ptr, __global const int* o_dst,
+                             const int lowbits, const int buckets, __global int* hist) {
+  const int i = (int)get_global_id(0);
+  if (i >= items) return;
+  for (int d = 0; d < buckets; ++d) hist[i * buckets + d] = 0;
+  const int b = i * chunk, e = min(n, b + chunk);
+  for (int p = b; p < e; ++p) {
+    const int u = identity ? p : order[p];
+    const int je = o_ptr[u + 1];
+    for (int j = o_ptr[u]; j < je; ++j) ++hist[i * buckets + (o_dst[j] >> lowbits)];
+  }
+}
+
+__kernel void csr_edge_scatter(const int n, const int chunk, const int items,
+                               __global const int* order, const int identity,
+                               __global const int* o_ptr, __global const int* o_dst,
+                               const int lowbits, const int buckets, __global int* hist,
+                               __global const float* weight, __global const float* rel_mult,
+                               __global int4* rec) {
+  const int i = (int)get_global_id(0);
+  if (i >= items) return;
+  const int b = i * chunk, e = min(n, b + chunk);
+  for (int p = b; p < e; ++p) {
+    const int u = identity ? p : order[p];
+    const int je = o_ptr[u + 1];
+    for (int j = o_ptr[u]; j < je; ++j) {
+      const int v = o_dst[j];
+      rec[hist[i * buckets + (v >> lowbits)]++] =
+          (int4)(v, u, as_int(flush(weight[j])), as_int(flush(rel_mult[j])));
+    }
+  }
+}
+
+// Item b sorts bucket b (targets [b << lowbits, (b+1) << lowbits) within [0, n)) by v,
+// stably. After csr_edge_scatter, hist[(items - 1) * buckets + d] is the end of bucket d.
+// t_ptr of the bucket's targets serves as the counting array.
+__kernel void csr_bucket_sort(const int n, const int items, const int lowbits,
+                              const int buckets, __global const int* hist,
+                              __global const int4* rec, __global int* t_ptr,
+                              __global int* t_src, __global float* t_w,
+                              __global float* t_rm) {
+  const int b = (int)get_global_id(0);
+  if (b >= buckets) return;
+  const long v0l = (long)b << lowbits;
+  if (v0l >= n) return;
+  const int v0 = (int)v0l;
+  const int v1 = (int)min((long)n, ((long)b + 1) << lowbits);
+  const int s = b == 0 ? 0 : hist[(items - 1) * buckets + b - 1];
+  const int t = hist[(items - 1) * buckets + b];
+  for (int v = v0; v < v1; ++v) t_ptr[v] = 0;
+  for (int j = s; j < t; ++j) ++t_ptr[rec[j].x];
+  int run = s;
+  for (int v = v0; v < v1; ++v) {
+    const int c = t_ptr[v];
+    t_ptr[v] = run;
+    run += c;
+  }
+  for (int j = s; j < t; ++j) {
+    const int4 r = rec[j];
+    const int pos = t_ptr[r.x]++;
+    t_src[pos] = r.y;
+    t_w[pos] = as_float(r.z);
+    t_rm[pos] = as_float(r.w);
+  }
+  // t_ptr[v] now holds the end of v's list, which is where v+1's begins.
+  for (int v = v1 - 1; v > v0; --v) t_ptr[v] = t_ptr[v - 1];
+  t_ptr[v0] = s;
+  if (v1 == n) t_ptr[n] = t;
+}
+
+// Batches of small graphs: item g builds graph g's in-CSR alone, the same three steps
+// in one sequential walk (its data stays in cache). Nodes [no, no + n_g) and edges
+// [eo, eo + e_g) of graph g; ids are global. Node order: LSD radix passes of 8 bits over
+// the key_bits varying bits of the flipped keys, counted in private memory, between
+// order_a and order_b (scratch, n). Then t_ptr of the graph's targets counts in-degrees,
+// becomes the running position of each target, and edges are placed in node order.
+__kernel void csr_graph_build(const int graphs, __global const int* node_offset,
+                              __global const int* o_ptr, __global const int* o_dst,
+                              __global const int* key_rank, const int key_bits,
+                              __global const float* weight, __global const float* rel_mult,
+                              __global int* order_a, __global int* order_b,
+                              __global int* t_ptr, __global int* t_src, __global float* t_w,
+                              __global float* t_rm) {
+  const int g = (int)get_global_id(0);
+  if (g >= graphs) return;
+  const int no = node_offset[g], nn = node_offset[g + 1];
+  const int eo = o_ptr[no], ee = o_ptr[nn];
+  __global int* in = order_a;
+  __global int* out = order_b;
+  for (int u = no; u < nn; ++u) in[u] = u;
+  int count[256];
+  for (int shift = 0; shift < key_bits; shift += 8) {
+    for (int d = 0; d < 256; ++d) count[d] = 0;
+    for (int p = no; p < nn; ++p) ++count[(((uint)key_rank[in[p]] ^ 0x80000000u) >> shift) & 255u];
+    int run = no;
+    for (int d = 0; d < 256; ++d) {
+      const int c = count[d];
+      count[d] = run;
+      run += c;
+    }
+    for (int p = no; p < nn; ++p) {
+      const int u = in[p];
+      out[count[(((uint)key_rank[u] ^ 0x80000000u) >> shift) & 255u]++] = u;
+    }
+    __global int* t = in;
+    in = out;
+    out = t;
+  }
+  for (int v = no; v < nn; ++v) t_ptr[v] = 0;
+  for (int j = eo; j < ee; ++j) ++t_ptr[o_dst[j]];
+  int run = eo;
+  for (int v = no; v < nn; ++v) {
+    const int c = t_ptr[v];
+    t_ptr[v] = run;
+    run += c;
+  }
+  for (int p = no; p < nn; ++p) {
+    const int u = in[p];
+    const int je = o_ptr[u + 1];
+    for (int j = o_ptr[u]; j < je; ++j) {
+      const int pos = t_ptr[o_dst[j]]++;
+      t_src[pos] = u;
+      t_w[pos] = flush(weight[j]);
+      t_rm[pos] = flush(rel_mult[j]);
+    }
+  }
+  // t_ptr[v] now holds the end of v's list, which is where v+1's begins.
+  for (int v = nn - 1; v > no; --v) t_ptr[v] = t_ptr[v - 1];
+  if (nn > no) t_ptr[no] = eo;
+  if (g == graphs - 1) t_ptr[nn] = ee;
+}
+
+// Exclusive scan in place of the `rows` x `cols` array data (row-major), taken in
+// column-major order: element k of the scan is data[(k % cols) * rows + k / cols]
+// (cols = 1: a plain array). The histograms above are one row per item and are
+// scanned digit by digit. Three launches: item i sums its chunk of k (scan_sums), one
+// item scans the sums (scan_partials; partial[parts] = total), and item i rewrites its
+// chunk from its offset (scan_apply). Integer sums: exact in any order.
+inline int scan_at(int k, int rows, int cols) { return (k % cols) * rows + k / cols; }
+
+__kernel void scan_sums(const int rows, const int cols, const int chunk, const int parts,
+                        __global const int* data, __global int* partial) {
+  const int i = (int)get_global_id(0);
+  if (i >= parts) return;
+  const int b = i * chunk, e = min(rows * cols, b + chunk);
+  int s = 0;
+  for (int k = b; k < e; ++k) s += data[scan_at(k, rows, cols)];
+  partial[i] = s;
+}
+
+__kernel void scan_partials(const int parts, __global int* partial) {
+  if (get_global_id(0) != 0) return;
+  int run = 0;
+  for (int i = 0; i < parts; ++i) {
+    const int c = partial[i];
+    partial[i] = run;
+    run += c;
+  }
+  partial[parts] = run;
+}
+
+__kernel void scan_apply(const int rows, const int cols, const int chunk, const int parts,
+                         __global int* data, __global const int* partial) {
+  const int i = (int)get_global_id(0);
+  if (i >= parts) return;
+  const int b = i * chunk, e = min(rows * cols, b + chunk);
+  int run = partial[i];
+  for (int k = b; k < e; ++k) {
+    const int at = scan_at(k, rows, cols);
+    const int c = data[at];
+    data[at] = run;
+    run += c;
+  }
+}

@@ -1,23 +1,75 @@
 #pragma once
-// The host side of the device path, kept apart so tests can check the packing alone.
+// The host side of the device path, kept apart so tests can check its pieces alone:
+// validation, the upload of a batch, the in-CSR the device builds, and the host
+// reference that in-CSR is held to.
 
 #include <cstdint>
 #include <span>
 #include <vector>
 
+#include <boost/compute/buffer.hpp>
+#include <boost/compute/program.hpp>
+
 #include "clgauge/propagate.hpp"
 
 namespace clgauge::propagate_detail {
 
-// Validated graphs, concatenated: node ids and edge ids are global over the batch.
-struct PackedGraphs {
+// Params, every graph and every seed set, in batch order; Error(bad_input) names the
+// graph (in a batch of more than one), the field and the first bad position.
+void validate_batch(std::span<const Graph> graphs, std::span<const Seeds> seeds,
+                    const PropagateParams& p);
+
+// How graph arrays reach the device. `automatic` asks the device: one that shares
+// host memory (CL_DEVICE_HOST_UNIFIED_MEMORY) gets `host_memory`, any other `copy`.
+//   host_memory: a single borrowed graph is read in place (CL_MEM_USE_HOST_PTR); a
+//                batch is concatenated straight into mapped CL_MEM_ALLOC_HOST_PTR
+//                buffers. No staging copy either way.
+//   copy:        device buffers filled by writes on a second queue, in the order the
+//                in-CSR build needs them, so later arrays travel while it runs.
+enum class UploadMode { automatic, host_memory, copy };
+
+// How the device builds the in-CSR: `per_graph`, one work-item per graph walking it
+// alone (batches of small graphs), or `batch_wide`, every step spread over the whole
+// batch (large graphs). `automatic`: per_graph when no graph has more than 2^16 edges
+// (2^22 on a CPU device).
+enum class CsrBuild { automatic, per_graph, batch_wide };
+
+// A batch's topology on the device. Node and edge ids are global over the batch
+// (graphs concatenated in order); see kernels_cl/propagate.cl for the layout.
+struct DeviceGraphs {
   std::int32_t n = 0, e = 0;
-  std::vector<std::int32_t> graph_of;      // n
-  std::vector<std::int32_t> o_ptr, o_dst;  // out-CSR
-  std::vector<std::int32_t> t_ptr, t_src;  // in-CSR, canonical order per target
-  std::vector<float> t_w, t_rm;            // flushed weight / rel_mult per in-edge
-  std::vector<std::int32_t> node_offset;   // G+1
+  std::vector<std::int32_t> node_offset;           // G+1
+  boost::compute::buffer graph_of, o_ptr, o_dst;   // out-CSR
+  boost::compute::buffer t_ptr, t_src, t_w, t_rm;  // in-CSR, canonical order per target
+  UploadMode mode = UploadMode::copy;              // the way that was taken
+  double prepare_ms = 0;                           // host: offsets and the concatenation of a batch
+  double upload_ms = 0;  // host wall time of buffer creation and the transfers' issue
+  double csr_ms = 0;     // wall time from the first build launch to the in-CSR done
 };
+
+// The "propagate" kernels, built (or fetched from the cache) for the device.
+BuiltProgram build_propagate_program(Device& device, const ProgramCache& cache);
+
+// Uploads validated graphs and builds the canonical in-CSR on the device with
+// `program` (the "propagate" kernels). `borrowed`: the graphs outlive the result, so
+// their memory may back device buffers. Error(invalid_config) when the batch exceeds
+// int32 indexing.
+DeviceGraphs build_device_graphs(Device& device, const boost::compute::program& program,
+                                 std::span<const Graph> graphs, bool borrowed,
+                                 UploadMode mode = UploadMode::automatic,
+                                 CsrBuild how = CsrBuild::automatic);
+
+// The in-CSR of a batch as plain arrays (global ids).
+struct InCsr {
+  std::vector<std::int32_t> t_ptr, t_src;
+  std::vector<float> t_w, t_rm;  // flushed
+  bool operator==(const InCsr&) const = default;
+};
+// Reads the device's in-CSR back (tests).
+InCsr read_in_csr(Device& device, const DeviceGraphs& graphs);
+// The definition, on the host: per graph, sources in ascending (key_rank, u), each
+// one's out-edges in CSR order, placed by target in that order.
+InCsr host_in_csr(std::span<const Graph> graphs);
 
 // Layer 0 of every graph, dense over the batch.
 struct PackedSeeds {
@@ -26,15 +78,7 @@ struct PackedSeeds {
   std::vector<std::int64_t> frontier0;  // |F_0| per graph
   std::vector<float> max_c0;            // max |c0| per graph
 };
-
-// Params, every graph and every seed set, in batch order; Error(bad_input) names the
-// graph (in a batch of more than one), the field and the first bad position.
-void validate_batch(std::span<const Graph> graphs, std::span<const Seeds> seeds,
-                    const PropagateParams& p);
-
-// Packs validated graphs; Error(invalid_config) when the batch exceeds int32 indexing.
-PackedGraphs pack_graphs(std::span<const Graph> graphs);
-// Packs validated seeds, one set per graph.
-PackedSeeds pack_seeds(const PackedGraphs& graphs, std::span<const Seeds> seeds);
+// Packs validated seeds, one set per graph; node_offset as in DeviceGraphs.
+PackedSeeds pack_seeds(std::span<const std::int32_t> node_offset, std::span<const Seeds> seeds);
 
 }  // namespace clgauge::propagate_detail

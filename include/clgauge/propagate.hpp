@@ -5,6 +5,7 @@
 // The canonical semantics are fixed in docs/semantics.md ("Layered propagation") and
 // summarised in docs/propagate.md.
 
+#include <chrono>
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -113,9 +114,10 @@ PropagateBatchResult propagate_batch_cpu(std::span<const Graph> graphs,
 // Runs the whole batch in one set of launches per layer (graphs concatenated).
 // Device time of the last call is reported through `timing` when given.
 struct DeviceTiming {
-  double prepare_ms = 0;  // host: validation, transposition, concatenation
+  double prepare_ms = 0;  // host: validation, offsets, concatenation of a batch, seeds
   double build_ms = 0;    // obtaining the program (cache hit or compile)
   double upload_ms = 0;   // host wall time of the uploads
+  double csr_ms = 0;      // the device building the canonical in-CSR (full call only)
   double kernel_ms = 0;   // sum of kernel profiling times
   double total_ms = 0;    // host wall time of the whole call
   std::int32_t layers = 0;
@@ -142,8 +144,14 @@ class PropagateDeviceBatch {
   friend PropagateBatchResult propagate_batch_device(Device&, const ProgramCache&,
                                                      std::span<const Graph>, std::span<const Seeds>,
                                                      const PropagateParams&, DeviceTiming*);
+  // one_shot: the caller validated the graphs and keeps them alive as long as this
+  // object, so a device sharing host memory may read them in place.
+  enum class Use { persistent, one_shot };
   PropagateDeviceBatch(Device& device, const ProgramCache& cache, std::span<const Graph> graphs,
-                       bool validated);
+                       Use use);
+  PropagateBatchResult run_validated(std::span<const Seeds> seeds, const PropagateParams& p,
+                                     DeviceTiming* timing,
+                                     std::chrono::steady_clock::time_point t0);
   struct State;
   std::shared_ptr<State> state_;
 };

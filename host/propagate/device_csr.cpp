@@ -1,0 +1,509 @@
+// A batch's graphs on the device: the upload (no staging copy where the device shares
+// host memory) and the canonical in-CSR, built by the device (kernels_cl/propagate.cl,
+// "Building the in-CSR on the device"). host_in_csr is the definition it is held to.
+
+#include <algorithm>
+#include <bit>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <optional>
+
+#include <sys/mman.h>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+
+#include <boost/compute/exception/opencl_error.hpp>
+#include <boost/compute/kernel.hpp>
+
+#include "clgauge/error.hpp"
+#include "propagate/canonical.hpp"
+#include "propagate/device_batch.hpp"
+
+namespace bc = boost::compute;
+
+namespace clgauge::propagate_detail {
+namespace {
+
+// Work-group size of the one-chunk-per-item kernels (they use no local memory).
+constexpr std::size_t kItemsPerGroup = 4;
+// Widest radix digit of the node-order passes (a histogram column per digit value).
+constexpr int kNodeDigitBits = 11;
+// Bucket split of the targets: at most 2^14 buckets, at least 64 when n allows, and
+// buckets of about 2^12 targets (a bucket's counting array, t_ptr, stays in cache; on
+// PoCL 2^12 measured a little faster than 2^10 and 2^14 at 10^6 and 10^7 edges).
+constexpr int kBucketBitsMin = 6, kBucketBitsMax = 14, kBucketTargetBits = 12;
+
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+std::int64_t ceil_div(std::int64_t a, std::int64_t b) {
+  return (a + b - 1) / b;
+}
+
+template <class... Args>
+bc::kernel make_kernel(const bc::program& program, const char* name, const Args&... args) {
+  bc::kernel k(program, name);
+  std::size_t i = 0;
+  (k.set_arg(i++, args), ...);
+  return k;
+}
+
+// Launches `items` work-items of a one-chunk-per-item kernel (each returns when its
+// id is past `items`).
+void launch(bc::command_queue& q, const bc::kernel& k, std::int64_t items,
+            const bc::wait_list& waits = {}) {
+  const auto n = static_cast<std::size_t>(items);
+  const std::size_t local = n < kItemsPerGroup ? 1 : kItemsPerGroup;
+  q.enqueue_1d_range_kernel(k, 0, (n + local - 1) / local * local, local, waits);
+}
+
+bc::buffer device_buffer(const bc::context& ctx, std::size_t bytes, cl_mem_flags flags = 0) {
+  return bc::buffer(ctx, std::max<std::size_t>(bytes, 4), bc::buffer::read_write | flags);
+}
+
+void BOOST_COMPUTE_CL_CALLBACK free_host_block(cl_mem, void* block) {
+  std::free(block);
+}
+
+// A large array on a device that works in host memory: host memory we allocate, in
+// 2 MiB pages where the OS grants them, handed over with CL_MEM_USE_HOST_PTR and freed
+// when the buffer is destroyed. The in-CSR arrays are written once, right after they
+// are allocated; in 4 KiB pages, faulting them in cost about as much as the writes
+// (0.4 ms per MiB, measured on PoCL in a VM). Elsewhere: an ordinary buffer.
+bc::buffer large_buffer(const bc::context& ctx, std::size_t bytes, bool host_memory) {
+  constexpr std::size_t kPage = std::size_t{2} << 20;
+  if (!host_memory || bytes < kPage) return device_buffer(ctx, bytes);
+  const std::size_t rounded = (bytes + kPage - 1) / kPage * kPage;
+  void* block = std::aligned_alloc(kPage, rounded);
+  if (block == nullptr) return device_buffer(ctx, bytes);
+#ifdef MADV_HUGEPAGE
+  madvise(block, rounded, MADV_HUGEPAGE);  // advice only: 4 KiB pages still work
+#endif
+  cl_int err = CL_SUCCESS;
+  cl_mem mem =
+      clCreateBuffer(ctx.get(), CL_MEM_READ_WRITE | CL_MEM_USE_HOST_PTR, bytes, block, &err);
+  if (err != CL_SUCCESS) {
+    std::free(block);
+    throw bc::opencl_error(err);
+  }
+  bc::buffer buf(mem, false);
+  err = clSetMemObjectDestructorCallback(mem, free_host_block, block);
+  if (err != CL_SUCCESS) {
+    // Without the callback the block would be freed too early or never: keep it safe
+    // by letting the implementation own a copy instead.
+    buf = bc::buffer();
+    std::free(block);
+    return device_buffer(ctx, bytes);
+  }
+  return buf;
+}
+
+// Exclusive scan in place of a histogram with one row of `digits` counters per item,
+// in digit-major order (digit, then item): the start of each (digit, item) run.
+void scan_histogram(bc::command_queue& q, const bc::program& program, bc::buffer& hist,
+                    std::int32_t digits, std::int32_t items) {
+  const std::int64_t count = std::int64_t{digits} * items;
+  const std::int64_t chunk = ceil_div(count, std::clamp<std::int64_t>(count / 16384, 1, 1024));
+  const auto parts = static_cast<std::int32_t>(ceil_div(count, chunk));
+  bc::buffer partial = device_buffer(q.get_context(), (static_cast<std::size_t>(parts) + 1) * 4);
+  const auto ch = static_cast<std::int32_t>(chunk);
+  launch(q, make_kernel(program, "scan_sums", digits, items, ch, parts, hist, partial), parts);
+  launch(q, make_kernel(program, "scan_partials", parts, partial), 1);
+  launch(q, make_kernel(program, "scan_apply", digits, items, ch, parts, hist, partial), parts);
+}
+
+// The nodes of the batch sorted stably by (graph, key_rank): LSD radix passes over the
+// key_rank bits that vary (`key_bits` of the sign-flipped keys), then the graph bits.
+// Empty when no bit varies: the order is the identity.
+std::optional<bc::buffer> node_order(bc::command_queue& q, const bc::program& program,
+                                     std::int32_t n, std::size_t graphs, int key_bits,
+                                     const bc::buffer& key_rank, const bc::buffer& graph_of,
+                                     const bc::wait_list& waits) {
+  struct Pass {
+    const bc::buffer* keys;
+    std::uint32_t flip;
+    int shift, bits;
+  };
+  std::vector<Pass> passes;
+  auto add = [&](const bc::buffer& keys, std::uint32_t flip, int total) {
+    if (total == 0) return;
+    // As few digits as the width allows, of about equal widths.
+    const int count = (total + kNodeDigitBits - 1) / kNodeDigitBits;
+    const int digit = (total + count - 1) / count;
+    for (int shift = 0; shift < total; shift += digit)
+      passes.push_back({&keys, flip, shift, std::min(digit, total - shift)});
+  };
+  add(key_rank, 0x80000000u, key_bits);
+  add(graph_of, 0, std::bit_width(graphs - 1));
+  if (passes.empty()) return std::nullopt;
+
+  const std::int64_t chunk = ceil_div(n, std::clamp<std::int64_t>(n / 16384, 1, 256));
+  const auto items = static_cast<std::int32_t>(ceil_div(n, chunk));
+  int widest = 0;
+  for (const auto& pass : passes) widest = std::max(widest, pass.bits);
+  const bc::context ctx = q.get_context();
+  bc::buffer hist =
+      device_buffer(ctx, (std::size_t{1} << widest) * static_cast<std::size_t>(items) * 4);
+  bc::buffer order[2] = {device_buffer(ctx, static_cast<std::size_t>(n) * 4),
+                         device_buffer(ctx, static_cast<std::size_t>(n) * 4)};
+  int out = 0;
+  bool first = true;
+  for (const auto& pass : passes) {
+    const std::uint32_t mask = (1u << pass.bits) - 1;
+    const auto ch = static_cast<std::int32_t>(chunk);
+    const std::int32_t identity = first ? 1 : 0;
+    const bc::buffer& in = order[1 - out];
+    launch(q,
+           make_kernel(program, "csr_node_count", n, ch, items, in, identity, *pass.keys, pass.flip,
+                       pass.shift, mask, hist),
+           items, first ? waits : bc::wait_list());
+    scan_histogram(q, program, hist, static_cast<std::int32_t>(mask + 1), items);
+    launch(q,
+           make_kernel(program, "csr_node_scatter", n, ch, items, in, identity, *pass.keys,
+                       pass.flip, pass.shift, mask, hist, order[out]),
+           items);
+    first = false;
+    out = 1 - out;
+  }
+  return order[1 - out];
+}
+
+// Batches whose graphs are all at most this many edges build one graph per work-item.
+// A CPU device runs a work-item as a plain loop, where walking one graph alone does
+// the least work (at 10^6 edges it took about 0.7x the CPU time of the batch-wide
+// build on PoCL); elsewhere long serial items would idle the device.
+constexpr std::int32_t kSmallGraphEdges = 1 << 16;
+constexpr std::int32_t kSmallGraphEdgesCpu = 1 << 22;
+
+// The in-CSR from the out-CSR on the device (kernels_cl/propagate.cl, steps 1-3).
+// The three wait lists: before the first read of key_rank/graph_of, of o_ptr/o_dst,
+// and of the weights/rel_mult.
+void build_in_csr(bc::command_queue& q, const bc::program& program, DeviceGraphs& d,
+                  bool small_graphs, int key_bits, const bc::buffer& key_rank,
+                  const bc::buffer& weight, const bc::buffer& rel_mult,
+                  const bc::wait_list& keys_ready, const bc::wait_list& edges_ready,
+                  const bc::wait_list& values_ready) {
+  const std::int32_t n = d.n, e = d.e;
+  if (small_graphs) {
+    const auto graphs = static_cast<std::int32_t>(d.node_offset.size() - 1);
+    const bc::context ctx = q.get_context();
+    bc::buffer offsets = device_buffer(ctx, d.node_offset.size() * 4);
+    q.enqueue_write_buffer(offsets, 0, d.node_offset.size() * 4, d.node_offset.data());
+    bc::buffer order_a = device_buffer(ctx, static_cast<std::size_t>(n) * 4);
+    bc::buffer order_b = device_buffer(ctx, static_cast<std::size_t>(n) * 4);
+    bc::wait_list all = keys_ready;
+    for (const auto& ev : edges_ready) all.insert(ev);
+    for (const auto& ev : values_ready) all.insert(ev);
+    launch(q,
+           make_kernel(program, "csr_graph_build", graphs, offsets, d.o_ptr, d.o_dst, key_rank,
+                       static_cast<std::int32_t>(key_bits), weight, rel_mult, order_a, order_b,
+                       d.t_ptr, d.t_src, d.t_w, d.t_rm),
+           graphs, all);
+    return;
+  }
+  const auto order = e > 0 ? node_order(q, program, n, d.node_offset.size() - 1, key_bits, key_rank,
+                                        d.graph_of, keys_ready)
+                           : std::nullopt;
+  const std::int32_t identity = order ? 0 : 1;
+  const bc::buffer& order_buf = order ? *order : d.graph_of;  // not read when identity
+
+  const int bits = std::bit_width(static_cast<std::uint32_t>(n - 1));
+  const int high =
+      std::min(bits, std::clamp(bits - kBucketTargetBits, kBucketBitsMin, kBucketBitsMax));
+  const std::int32_t low = bits - high, buckets = std::int32_t{1} << high;
+  const std::int64_t chunk = ceil_div(n, std::clamp<std::int64_t>(e / 16384, 1, 512));
+  const auto items = static_cast<std::int32_t>(ceil_div(n, chunk));
+  const auto ch = static_cast<std::int32_t>(chunk);
+  const bc::context ctx = q.get_context();
+  bc::buffer hist =
+      device_buffer(ctx, static_cast<std::size_t>(buckets) * static_cast<std::size_t>(items) * 4);
+  bc::buffer rec =
+      large_buffer(ctx, static_cast<std::size_t>(e) * 16, d.mode == UploadMode::host_memory);
+  bc::wait_list first_edges = edges_ready;
+  if (!order) {  // then nothing has waited for graph_of's write yet
+    for (const auto& ev : keys_ready) first_edges.insert(ev);
+  }
+  launch(q,
+         make_kernel(program, "csr_edge_count", n, ch, items, order_buf, identity, d.o_ptr, d.o_dst,
+                     low, buckets, hist),
+         items, first_edges);
+  scan_histogram(q, program, hist, buckets, items);
+  launch(q,
+         make_kernel(program, "csr_edge_scatter", n, ch, items, order_buf, identity, d.o_ptr,
+                     d.o_dst, low, buckets, hist, weight, rel_mult, rec),
+         items, values_ready);
+  launch(q,
+         make_kernel(program, "csr_bucket_sort", n, items, low, buckets, hist, rec, d.t_ptr,
+                     d.t_src, d.t_w, d.t_rm),
+         buckets);
+}
+
+// Graph arrays concatenated in batch order, ids made global. The destinations are
+// mapped device memory or host vectors about to be written.
+struct Destinations {
+  std::int32_t *o_ptr, *o_dst, *key_rank, *graph_of;
+  float *weight, *rel_mult;
+};
+void concatenate(std::span<const Graph> graphs, const std::vector<std::int32_t>& node_offset,
+                 std::int32_t total_e, const Destinations& to) {
+  std::int32_t eo = 0;
+  for (std::size_t gi = 0; gi < graphs.size(); ++gi) {
+    const Graph& g = graphs[gi];
+    const std::int32_t no = node_offset[gi];
+    const auto nn = static_cast<std::size_t>(no), ee = static_cast<std::size_t>(eo);
+    const auto gn = static_cast<std::size_t>(g.nodes()), ge = static_cast<std::size_t>(g.edges());
+    for (std::size_t u = 0; u < gn; ++u) to.o_ptr[nn + u] = g.indptr[u] + eo;
+    for (std::size_t j = 0; j < ge; ++j) to.o_dst[ee + j] = g.indices[j] + no;
+    std::copy_n(g.key_rank.data(), gn, to.key_rank + nn);
+    std::fill_n(to.graph_of + nn, gn, static_cast<std::int32_t>(gi));
+    std::copy_n(g.weights.data(), ge, to.weight + ee);
+    std::copy_n(g.rel_mult.data(), ge, to.rel_mult + ee);
+    eo += g.edges();
+  }
+  to.o_ptr[node_offset.back()] = total_e;
+}
+
+bool shares_host_memory(Device& device) {
+  return device.device().get_info<cl_bool>(CL_DEVICE_HOST_UNIFIED_MEMORY) == CL_TRUE;
+}
+
+}  // namespace
+
+DeviceGraphs build_device_graphs(Device& device, const bc::program& program,
+                                 std::span<const Graph> graphs, bool borrowed, UploadMode mode,
+                                 CsrBuild how) {
+  const auto t0 = std::chrono::steady_clock::now();
+  std::int64_t total_n = 0, total_e = 0;
+  std::int32_t max_edges = 0;
+  for (const auto& g : graphs) {
+    total_n += g.nodes();
+    total_e += g.edges();
+    max_edges = std::max(max_edges, g.edges());
+  }
+  if (total_n + 1 > std::numeric_limits<std::int32_t>::max() ||
+      total_e > std::numeric_limits<std::int32_t>::max()) {
+    throw Error(ReasonCode::invalid_config,
+                "batch too large for the device path: " + std::to_string(total_n) + " nodes, " +
+                    std::to_string(total_e) + " edges (int32 indices)");
+  }
+  DeviceGraphs d;
+  d.n = static_cast<std::int32_t>(total_n);
+  d.e = static_cast<std::int32_t>(total_e);
+  d.node_offset.assign(graphs.size() + 1, 0);
+  // The key_rank bits that vary over the batch (sign flipped: signed order = unsigned).
+  std::uint32_t lo = std::numeric_limits<std::uint32_t>::max(), hi = 0;
+  for (std::size_t gi = 0; gi < graphs.size(); ++gi) {
+    d.node_offset[gi + 1] = d.node_offset[gi] + graphs[gi].nodes();
+    for (const auto k : graphs[gi].key_rank) {
+      const std::uint32_t key = static_cast<std::uint32_t>(k) ^ 0x80000000u;
+      lo = std::min(lo, key);
+      hi = std::max(hi, key);
+    }
+  }
+  const int key_bits = d.n > 0 ? std::bit_width(lo ^ hi) : 0;
+  d.prepare_ms = ms_since(t0);
+  const auto tu = std::chrono::steady_clock::now();
+  if (mode == UploadMode::automatic)
+    mode = shares_host_memory(device) ? UploadMode::host_memory : UploadMode::copy;
+  d.mode = mode;
+
+  const auto n = static_cast<std::size_t>(d.n), e = static_cast<std::size_t>(d.e);
+  auto& ctx = device.context();
+  auto& q = device.queue();
+  try {
+    const bool host = mode == UploadMode::host_memory;
+    d.t_ptr = large_buffer(ctx, (n + 1) * 4, host);
+    d.t_src = large_buffer(ctx, e * 4, host);
+    d.t_w = large_buffer(ctx, e * 4, host);
+    d.t_rm = large_buffer(ctx, e * 4, host);
+    d.graph_of = device_buffer(ctx, n * 4);
+    bc::buffer key_rank, weight, rel_mult;
+    bc::wait_list keys_ready, edges_ready, values_ready;
+    std::vector<std::int32_t>
+        staged_i32[4];                 // copy mode, batches: o_ptr, o_dst, key_rank, graph_of
+    std::vector<float> staged_f32[2];  // weights, rel_mult
+    std::optional<bc::command_queue> transfers;
+    // Writes read host memory until they finish: wait for them on every way out.
+    struct Drain {
+      bc::command_queue& q;
+      std::optional<bc::command_queue>& transfers;
+      ~Drain() {
+        clFinish(q.get());
+        if (transfers) clFinish(transfers->get());
+      }
+    } drain{q, transfers};
+    const bool single = graphs.size() == 1;
+    const Graph* g = single ? &graphs[0] : nullptr;
+
+    if (mode == UploadMode::host_memory && single) {
+      // The device reads host memory: hand it the graph's own arrays. READ_ONLY, and
+      // no kernel writes them, so the const data is never modified.
+      auto in_place = [&](const auto& v, bool keep) {
+        using T = typename std::decay_t<decltype(v)>::value_type;
+        if (v.empty()) return device_buffer(ctx, 4);
+        const cl_mem_flags how = keep ? CL_MEM_USE_HOST_PTR : CL_MEM_COPY_HOST_PTR;
+        return bc::buffer(ctx, v.size() * sizeof(T), CL_MEM_READ_ONLY | how,
+                          const_cast<T*>(v.data()));
+      };
+      // o_ptr/o_dst stay with the batch: read in place only when the caller keeps the
+      // graph alive that long, else copied once into memory the device owns.
+      d.o_ptr = in_place(g->indptr, borrowed);
+      d.o_dst = in_place(g->indices, borrowed);
+      key_rank = in_place(g->key_rank, true);
+      weight = in_place(g->weights, true);
+      rel_mult = in_place(g->rel_mult, true);
+      const std::int32_t zero = 0;
+      if (n > 0) q.enqueue_fill_buffer(d.graph_of, &zero, sizeof zero, 0, n * 4);
+    } else if (mode == UploadMode::host_memory) {
+      // A batch: concatenated by the host straight into mapped device memory.
+      const cl_mem_flags host = CL_MEM_ALLOC_HOST_PTR;
+      d.o_ptr = device_buffer(ctx, (n + 1) * 4, host);
+      d.o_dst = device_buffer(ctx, e * 4, host);
+      key_rank = device_buffer(ctx, n * 4, host);
+      weight = device_buffer(ctx, e * 4, host);
+      rel_mult = device_buffer(ctx, e * 4, host);
+      const bc::buffer* bufs[6] = {&d.o_ptr, &d.o_dst, &key_rank, &d.graph_of, &weight, &rel_mult};
+      void* at[6];
+      for (int i = 0; i < 6; ++i)
+        at[i] = q.enqueue_map_buffer(*bufs[i], CL_MAP_WRITE_INVALIDATE_REGION, 0, bufs[i]->size());
+      concatenate(graphs, d.node_offset, d.e,
+                  {static_cast<std::int32_t*>(at[0]), static_cast<std::int32_t*>(at[1]),
+                   static_cast<std::int32_t*>(at[2]), static_cast<std::int32_t*>(at[3]),
+                   static_cast<float*>(at[4]), static_cast<float*>(at[5])});
+      for (int i = 0; i < 6; ++i) q.enqueue_unmap_buffer(*bufs[i], at[i]);
+    } else {
+      // Separate device memory: writes on a second queue, in the order the build reads
+      // the arrays, each launch waiting only for what it reads.
+      d.o_ptr = device_buffer(ctx, (n + 1) * 4);
+      d.o_dst = device_buffer(ctx, e * 4);
+      key_rank = device_buffer(ctx, n * 4);
+      weight = device_buffer(ctx, e * 4);
+      rel_mult = device_buffer(ctx, e * 4);
+      transfers.emplace(ctx, device.device());
+      auto& tq = *transfers;
+      const std::int32_t *o_ptr = nullptr, *o_dst = nullptr, *keys = nullptr, *graph_of = nullptr;
+      const float *w = nullptr, *rm = nullptr;
+      if (single) {
+        o_ptr = g->indptr.data();
+        o_dst = g->indices.data();
+        keys = g->key_rank.data();
+        w = g->weights.data();
+        rm = g->rel_mult.data();
+        const std::int32_t zero = 0;
+        if (n > 0) q.enqueue_fill_buffer(d.graph_of, &zero, sizeof zero, 0, n * 4);
+      } else {
+        staged_i32[0].resize(n + 1);
+        staged_i32[1].resize(e);
+        staged_i32[2].resize(n);
+        staged_i32[3].resize(n);
+        staged_f32[0].resize(e);
+        staged_f32[1].resize(e);
+        concatenate(graphs, d.node_offset, d.e,
+                    {staged_i32[0].data(), staged_i32[1].data(), staged_i32[2].data(),
+                     staged_i32[3].data(), staged_f32[0].data(), staged_f32[1].data()});
+        o_ptr = staged_i32[0].data();
+        o_dst = staged_i32[1].data();
+        keys = staged_i32[2].data();
+        graph_of = staged_i32[3].data();
+        w = staged_f32[0].data();
+        rm = staged_f32[1].data();
+      }
+      auto write = [&](const bc::buffer& buf, const void* from, std::size_t bytes) {
+        return bytes == 0 ? bc::event() : tq.enqueue_write_buffer_async(buf, 0, bytes, from);
+      };
+      auto wait_for = [](bc::wait_list& list, const bc::event& ev) {
+        if (ev.get() != nullptr) list.insert(ev);
+      };
+      if (graph_of) wait_for(keys_ready, write(d.graph_of, graph_of, n * 4));
+      wait_for(keys_ready, write(key_rank, keys, n * 4));
+      write(d.o_ptr, o_ptr, (n + 1) * 4);
+      wait_for(edges_ready, write(d.o_dst, o_dst, e * 4));
+      write(weight, w, e * 4);
+      wait_for(values_ready, write(rel_mult, rm, e * 4));
+      // The queue is in order: the last write of each group implies the earlier ones.
+      if (edges_ready.empty()) wait_for(edges_ready, tq.enqueue_marker());
+      if (values_ready.empty()) values_ready = edges_ready;
+      tq.flush();
+    }
+    d.upload_ms = ms_since(tu);
+
+    const auto tb = std::chrono::steady_clock::now();
+    if (n == 0) {
+      const std::int32_t zero = 0;
+      q.enqueue_fill_buffer(d.t_ptr, &zero, sizeof zero, 0, 4);
+    } else {
+      const std::int32_t small = device.info().is_cpu() ? kSmallGraphEdgesCpu : kSmallGraphEdges;
+      const bool per_graph =
+          how == CsrBuild::automatic ? max_edges <= small : how == CsrBuild::per_graph;
+      build_in_csr(q, program, d, per_graph, key_bits, key_rank, weight, rel_mult, keys_ready,
+                   edges_ready, values_ready);
+    }
+    q.finish();
+    if (transfers) transfers->finish();
+    d.csr_ms = ms_since(tb);
+  } catch (const bc::opencl_error& err) {
+    throw Error(ReasonCode::launch_failed,
+                std::string("propagate: OpenCL error while building the in-CSR: ") +
+                    err.error_string() + " (" + std::to_string(err.error_code()) + ")");
+  }
+  return d;
+}
+
+InCsr read_in_csr(Device& device, const DeviceGraphs& d) {
+  InCsr c;
+  const auto n = static_cast<std::size_t>(d.n), e = static_cast<std::size_t>(d.e);
+  c.t_ptr.resize(n + 1);
+  c.t_src.resize(e);
+  c.t_w.resize(e);
+  c.t_rm.resize(e);
+  auto& q = device.queue();
+  q.enqueue_read_buffer(d.t_ptr, 0, (n + 1) * 4, c.t_ptr.data());
+  if (e > 0) {
+    q.enqueue_read_buffer(d.t_src, 0, e * 4, c.t_src.data());
+    q.enqueue_read_buffer(d.t_w, 0, e * 4, c.t_w.data());
+    q.enqueue_read_buffer(d.t_rm, 0, e * 4, c.t_rm.data());
+  }
+  return c;
+}
+
+InCsr host_in_csr(std::span<const Graph> graphs) {
+  InCsr c;
+  c.t_ptr.push_back(0);
+  std::int32_t no = 0, eo = 0;
+  for (const Graph& g : graphs) {
+    const auto n = static_cast<std::size_t>(g.nodes());
+    std::vector<std::int32_t> sources(n);
+    std::iota(sources.begin(), sources.end(), 0);
+    std::stable_sort(sources.begin(), sources.end(), [&](std::int32_t a, std::int32_t b) {
+      return g.key_rank[static_cast<std::size_t>(a)] < g.key_rank[static_cast<std::size_t>(b)];
+    });
+    std::vector<std::int32_t> cursor(n + 1, 0);
+    for (const auto v : g.indices) ++cursor[static_cast<std::size_t>(v) + 1];
+    for (std::size_t v = 0; v < n; ++v) cursor[v + 1] += cursor[v];
+    for (std::size_t v = 1; v <= n; ++v) c.t_ptr.push_back(eo + cursor[v]);
+    const std::size_t base = c.t_src.size();
+    c.t_src.resize(base + g.indices.size());
+    c.t_w.resize(base + g.indices.size());
+    c.t_rm.resize(base + g.indices.size());
+    for (const auto u : sources) {
+      const auto uu = static_cast<std::size_t>(u);
+      for (auto j = static_cast<std::size_t>(g.indptr[uu]);
+           j < static_cast<std::size_t>(g.indptr[uu + 1]); ++j) {
+        const auto pos =
+            base + static_cast<std::size_t>(cursor[static_cast<std::size_t>(g.indices[j])]++);
+        c.t_src[pos] = no + u;
+        c.t_w[pos] = flush(g.weights[j]);
+        c.t_rm[pos] = flush(g.rel_mult[j]);
+      }
+    }
+    no += g.nodes();
+    eo += g.edges();
+  }
+  return c;
+}
+
+}  // namespace clgauge::propagate_detail
