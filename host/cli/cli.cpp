@@ -167,8 +167,7 @@ std::optional<int> parse(CLI::App& app, int argc, const char* const* argv, std::
   } catch (const CLI::ParseError& e) {
     const std::string cmd = command_name(app, argc, argv);
     err << (cmd.empty() ? "clgauge: " : "clgauge " + cmd + ": ")
-        << io::excerpt_text(one_line(e.what()), 400) << " (see 'clgauge "
-        << (cmd.empty() ? "" : cmd + " ") << "--help')\n";
+        << io::excerpt_text(one_line(e.what()), 400) << "\n";
     return 2;
   }
   return std::nullopt;
