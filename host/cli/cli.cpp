@@ -116,7 +116,7 @@ void apply_policies(CLI::App& app) {
 // The subcommand named on the command line (for error prefixes), or "".
 std::string command_name(CLI::App& app, int argc, const char* const* argv) {
   for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
+    std::string a = argv[i];
     if (a.empty() || a[0] == '-') continue;
     for (CLI::App* sub : app.get_subcommands({})) {
       if (sub->get_name() == a) return a;
