@@ -116,7 +116,7 @@ void apply_policies(CLI::App& app) {
 // The subcommand named on the command line (for error prefixes), or "".
 std::string command_name(CLI::App& app, int argc, const char* const* argv) {
   for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
+    std::string a = argv[i];
     if (a.empty() || a[0] == '-') continue;
     for (CLI::App* sub : app.get_subcommands({})) {
       if (sub->get_name() == a) return a;
@@ -169,8 +169,7 @@ std::optional<int> parse(CLI::App& app, int argc, const char* const* argv, std::
   } catch (const CLI::ParseError& e) {
     const std::string cmd = command_name(app, argc, argv);
     err << (cmd.empty() ? "clgauge: " : "clgauge " + cmd + ": ")
-        << io::excerpt_text(one_line(e.what()), 400) << " (see 'clgauge "
-        << (cmd.empty() ? "" : cmd + " ") << "--help')\n";
+        << io::excerpt_text(one_line(e.what()), 400) << "\n";
     return 2;
   }
   return std::nullopt;

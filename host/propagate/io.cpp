@@ -76,8 +76,8 @@ nlohmann::json parse_json(std::string_view text, const char* what) {
   io::check_json_depth(text, what);  // bounded nesting before any recursion
   try {
     return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    bad(std::string(what) + ": not valid JSON (" + e.what() + ")");
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1e400
+    bad(std::string(what) + ": not valid JSON (" + io::excerpt_text(e.what(), 200) + ")");
   }
 }
 

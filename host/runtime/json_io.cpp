@@ -79,13 +79,20 @@ void check_json_depth(std::string_view text, std::string_view source, std::size_
 
 void throw_json_parse_error(std::string_view text, std::string_view source, std::size_t byte,
                             const std::string& what) {
-  // nlohmann's byte is 1-based and points just past the offending character.
-  const std::size_t at = byte == 0 ? 0 : byte - 1;
   std::string why = what;
   // Drop "[json.exception.parse_error.101] parse error at line 1, column 2: ".
-  if (const auto colon = why.find(": "); colon != std::string::npos) why = why.substr(colon + 2);
+  if (const auto colon = why.find(": "); colon != std::string::npos) {
+    why = why.substr(colon + 2);
+  } else if (const auto bracket = why.find("] "); bracket != std::string::npos) {
+    why = why.substr(bracket + 2);  // "[json.exception.out_of_range.406] number overflow ..."
+  }
+  if (byte == 0) {
+    throw Error(ReasonCode::bad_input,
+                std::string(source) + ": malformed JSON: " + excerpt_text(why, 200));
+  }
+  // nlohmann's byte is 1-based and points just past the offending character.
   throw Error(ReasonCode::bad_input, std::string(source) + ": malformed JSON at " +
-                                         where(text, at) + ": " + excerpt_text(why, 200));
+                                         where(text, byte - 1) + ": " + excerpt_text(why, 200));
 }
 
 std::string read_input_file(const std::filesystem::path& file, std::string_view what,

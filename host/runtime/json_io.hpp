@@ -40,6 +40,10 @@ Json parse_json(std::string_view text, std::string_view source,
     return Json::parse(text.begin(), text.end());
   } catch (const nlohmann::json::parse_error& e) {
     throw_json_parse_error(text, source, e.byte, e.what());
+  } catch (const nlohmann::json::exception& e) {
+    // Not a syntax error but still the input's fault, e.g. a number that overflows a
+    // double ("1e400": out_of_range.406). Found by fuzzing.
+    throw_json_parse_error(text, source, 0, e.what());
   }
 }
 

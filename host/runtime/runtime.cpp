@@ -260,6 +260,7 @@ std::optional<std::vector<unsigned char>> ProgramCache::decode_entry(
     return fail("format version " + std::to_string(v) + ", want " +
                 std::to_string(kCacheFormatVersion));
   }
+  if (get<std::uint32_t>(bytes, 12) != 0) return fail("reserved header field is not 0");
   if (get<std::uint64_t>(bytes, 16) != xxh3_64(key)) {
     return fail("entry of another program (key hash differs)");
   }

@@ -8,7 +8,7 @@
 #include "cli/command.hpp"
 #include "fuzz/fuzz_util.hpp"
 
-CLGAUGE_FUZZ_ENTRY({
+void fuzz_one(std::string_view input) {
   std::vector<std::string> args = {"clgauge", CLGAUGE_FUZZ_COMMAND};
   std::string arg;
   for (const char c : input) {
@@ -20,7 +20,7 @@ CLGAUGE_FUZZ_ENTRY({
     }
   }
   if (!arg.empty()) args.push_back(arg);
-  if (args.size() > 64) return 0;
+  if (args.size() > 64) return;
   std::vector<const char*> argv;
   for (const auto& a : args) argv.push_back(a.c_str());
   std::ostringstream out, err;
@@ -29,4 +29,4 @@ CLGAUGE_FUZZ_ENTRY({
   // The contract: 0 (parsed, or help) or 2 with one line.
   if (code != 0 && code != 2) __builtin_trap();
   if (code == 2 && err.str().find('\n') != err.str().size() - 1) __builtin_trap();
-})
+}

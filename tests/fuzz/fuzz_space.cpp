@@ -2,7 +2,7 @@
 #include "clgauge/space.hpp"
 #include "fuzz/fuzz_util.hpp"
 
-CLGAUGE_FUZZ_ENTRY({
+void fuzz_one(std::string_view input) {
   auto space = clgauge::ParameterSpace::parse(input, "fuzz.json");
   clgauge::DeviceLimits limits;
   limits.max_wg_size = 256;
@@ -12,4 +12,4 @@ CLGAUGE_FUZZ_ENTRY({
   compiled.set_work_limit(20000);
   (void)compiled.count();
   (void)compiled.candidates(clgauge::Shard{1, 2});
-})
+}

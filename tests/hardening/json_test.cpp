@@ -56,6 +56,26 @@ TEST(HardeningJson, EveryReaderRefusesDeepNestingWithABoundedMessage) {
   EXPECT_THROW(io::parse_json(deep(65), "x"), Error);
 }
 
+// Found by fuzzing (limits, graph_json): a number that overflows a double made nlohmann
+// throw out_of_range, which escaped every reader as "unexpected error" (exit 1).
+TEST(HardeningJson, NumbersThatOverflowAreBadInput) {
+  for (const std::string text :
+       {"{\"max_wg_size\": 6e1073}", "{\"indptr\": [1e400]}", "[-1e999]"}) {
+    EXPECT_NE(bad_input_message([&] {
+                (void)DeviceLimits::parse(text, "l.json");
+              }).find("l.json: malformed JSON"),
+              std::string::npos);
+    EXPECT_NE(bad_input_message([&] { (void)graph_from_json(text); }).find("not valid JSON"),
+              std::string::npos);
+    EXPECT_NE(bad_input_message([&] { (void)seeds_from_json(text); }).find("not valid JSON"),
+              std::string::npos);
+    EXPECT_NE(bad_input_message([&] {
+                (void)ParameterSpace::parse(text, "s.json");
+              }).find("number overflow"),
+              std::string::npos);
+  }
+}
+
 TEST(HardeningJson, LargeValuesAreNeverDumpedIntoMessages) {
   std::string big = "[";
   for (int i = 0; i < 100'000; ++i) big += (i ? ",\"" : "\"") + std::to_string(i) + "\"";
