@@ -18,6 +18,7 @@
 #include "clgauge/parity.hpp"
 #include "clgauge/space.hpp"
 #include "clgauge/stats.hpp"
+#include "clgauge/tuning_db.hpp"
 #include "cli/command.hpp"
 
 namespace bc = boost::compute;
@@ -43,6 +44,7 @@ struct GemmFlags {
   int warmup = 2;
   std::string dump;
   bool json = false;
+  bool explain = false;
   DeviceFlags device;
 };
 
@@ -66,18 +68,7 @@ GemmProblem problem_from(const GemmFlags& f) {
   p.offset_a = f.offset_a;
   p.offset_b = f.offset_b;
   p.offset_c = f.offset_c;
-  // Flag names in messages: the problem speaks of fields, the user typed flags.
-  try {
-    p.validate();
-  } catch (const Error& e) {
-    // "offset_a = -1: ..." -> "--offset-a = -1: ...": name the flag the user typed.
-    std::string msg = e.what();
-    const auto eq = msg.find(" = ");
-    std::replace(msg.begin(),
-                 msg.begin() + static_cast<std::ptrdiff_t>(eq == std::string::npos ? 0 : eq), '_',
-                 '-');
-    throw bad("--" + msg);
-  }
+  p.validate();  // its messages name the flags (--m, --lda, --offset-a, ...)
   if (!std::isfinite(p.alpha)) throw bad("--alpha " + std::to_string(f.alpha) + ": not finite");
   if (!std::isfinite(p.beta)) throw bad("--beta " + std::to_string(f.beta) + ": not finite");
   return p.resolved();
@@ -104,8 +95,8 @@ std::optional<GemmConfig> find_in_shipped_spaces(const std::string& id) {
       unbounded.global_mem_bytes = std::uint64_t{1} << 52;
   unbounded.max_wi_sizes = {unbounded.max_wg_size, unbounded.max_wg_size, unbounded.max_wg_size};
   unbounded.is_gpu = unbounded.is_cpu = true;
-  for (const char* name :
-       {"regtile_basic", "localtile_basic", "regtile_extended", "localtile_extended"}) {
+  for (const char* name : {"regtile_basic", "localtile_basic", "direct_basic", "regtile_extended",
+                           "localtile_extended", "direct_extended"}) {
     std::filesystem::path file;
     try {
       file = find_space_file(name);
@@ -166,15 +157,17 @@ GemmConfig config_from_text(const std::string& text, const DeviceInfo* device) {
 
 struct ChosenConfig {
   GemmConfig config;
-  std::string source;  // "explicit", "family-default", "device-default"
+  // "explicit", "family-default", "device-default", "tuned-exact", "tuned-nearest"
+  std::string source;
+  std::string explanation;
 };
 
-ChosenConfig choose_config(const GemmFlags& f, const DeviceInfo* device) {
+ChosenConfig choose_config(const GemmFlags& f, const DeviceInfo* device, const GemmProblem& p) {
   if (!f.config.empty()) {
     if (!f.family.empty() || !f.params.empty()) {
       throw bad("--config cannot be combined with --family or --param");
     }
-    return {config_from_text(f.config, device), "explicit"};
+    return {config_from_text(f.config, device), "explicit", ""};
   }
   std::vector<std::pair<std::string, std::int64_t>> overrides;
   for (const auto& p : f.params) {
@@ -184,11 +177,14 @@ ChosenConfig choose_config(const GemmFlags& f, const DeviceInfo* device) {
   }
   if (f.family.empty()) {
     if (!overrides.empty()) throw bad("--param needs --family");
-    if (!device) return {GemmConfig::defaults_for("gemm.regtile"), "family-default"};
-    return {default_gemm_config(*device), "device-default"};
+    if (!device) return {GemmConfig::defaults_for("gemm.regtile"), "family-default", ""};
+    // The tuning database: exact shape, else the nearest tuned one, else the device default.
+    const ConfigSelection sel = select_gemm_config(*device, p);
+    return {sel.config, sel.source, sel.explanation};
   }
   gemm_family(f.family);  // names the unknown family
-  return {GemmConfig::make(f.family, overrides), overrides.empty() ? "family-default" : "explicit"};
+  return {GemmConfig::make(f.family, overrides), overrides.empty() ? "family-default" : "explicit",
+          ""};
 }
 
 json problem_json(const GemmProblem& p) {
@@ -331,6 +327,7 @@ void print_json(const GemmFlags& f, const GemmProblem& p, const ChosenConfig& ch
   json j;
   j["problem"] = problem_json(p);
   j["config"] = config_json(chosen.config, chosen.source);
+  if (!chosen.explanation.empty()) j["config"]["explanation"] = chosen.explanation;
   j["device"] = m.device_label;
   j["gflops"] = {{"median", g.median}, {"min", g.min}, {"max", g.max}};
   j["timings"] = {{"build_ms", m.build_ms},
@@ -410,8 +407,15 @@ int run_gemm(const GemmFlags& f, Streams s) {
   const auto devices = list_devices();
   const bool cpu_only = devices.empty() && f.device.device.empty();
   std::optional<DeviceInfo> info;
-  if (!cpu_only) info = select_device(f.device.device, devices);
-  const ChosenConfig chosen = choose_config(f, info ? &*info : nullptr);
+  if (!cpu_only) {
+    info = select_device(f.device.device, devices);
+    p.check_fits(*info);  // every buffer the flags imply, before anything is allocated
+  }
+  const ChosenConfig chosen = choose_config(f, info ? &*info : nullptr, p);
+  if (f.explain) {
+    s.err << "config       " << chosen.source << ": "
+          << (chosen.explanation.empty() ? "chosen by the flags" : chosen.explanation) << "\n";
+  }
   if (info) {
     if (auto why = gemm_config_invalid_reason(chosen.config, *info)) {
       throw Error(ReasonCode::invalid_config, "invalid config: " + *why);
@@ -455,7 +459,7 @@ Runner add_gemm_command(CLI::App& app) {
   cmd->add_option("--offset-a", f->offset_a, "offset of A in its buffer, in elements");
   cmd->add_option("--offset-b", f->offset_b, "offset of B in its buffer, in elements");
   cmd->add_option("--offset-c", f->offset_c, "offset of C in its buffer, in elements");
-  cmd->add_option("--family", f->family, "kernel family (gemm.regtile, gemm.localtile)");
+  cmd->add_option("--family", f->family, "kernel family (gemm.direct, gemm.localtile, gemm.regtile)");
   cmd->add_option("--param", f->params, "NAME=VALUE, repeatable (with --family)");
   cmd->add_option("--config", f->config, "config id (16 hex) or canonical 'family=..;P=v;..'");
   cmd->add_option("--seed", f->seed, "master seed")->capture_default_str();
@@ -466,6 +470,9 @@ Runner add_gemm_command(CLI::App& app) {
   cmd->add_option("--warmup", f->warmup, "uncounted warm-up runs")->capture_default_str();
   cmd->add_option("--dump", f->dump, "write A.f32, B.f32, C_in.f32, C_out.f32, problem.json");
   cmd->add_flag("--json", f->json, "print one JSON object");
+  cmd->add_flag("--explain", f->explain,
+                "say which config was chosen and why (tuning database entry, nearest shape, "
+                "default)");
   f->device.add_to(*cmd);
   return [f](Streams s) { return run_gemm(*f, s); };
 }

@@ -44,6 +44,7 @@ struct TuneFlags {
   bool no_progress = false;
   std::string simulate;
   std::uint64_t repeat = 1;
+  std::string sim_shape;
   DeviceFlags device;
   std::string command_line;
 };
@@ -251,6 +252,7 @@ int run_tune(TuneFlags& f, Streams s) {
     sim.seed = f.seed;
     sim.repeat = f.repeat;
     sim.json = f.json;
+    sim.shape = f.sim_shape;
     if (!f.budget_time.empty()) sim.budget_time = parse_duration(f.budget_time);
     return run_simulate(sim, s);
   }
@@ -332,6 +334,8 @@ Runner add_tune_command(CLI::App& app) {
                   "or a clgauge store) instead of live kernels");
   cmd->add_option("--repeat", f->repeat, "with --simulate: seeds seed..seed+N-1")
       ->capture_default_str();
+  cmd->add_option("--simulate-shape", f->sim_shape,
+                  "with --simulate on a store: the shape to replay (default: the one with most rows)");
   f->device.add_to(*cmd);
   return [f, cmd](Streams s) {
     f->command_line = "clgauge tune";

@@ -9,6 +9,7 @@
 
 #include "clgauge/error.hpp"
 #include "clgauge/gemm.hpp"
+#include "clgauge/tuning_db.hpp"
 #include "clgauge/kernels.hpp"
 #include "gemm/family.hpp"
 
@@ -124,7 +125,8 @@ GemmTiming gemm(Device& device, const GemmProblem& problem, const bc::buffer& a,
                 const bc::buffer& b, bc::buffer& c, const std::optional<GemmConfig>& config,
                 const ProgramCache& cache) {
   const GemmProblem p = problem.resolved();
-  GemmKernel kernel(device, cache, config ? *config : default_gemm_config(device.info(), p));
+  // No config: the tuning database's choice (exact, nearest shape, else the device default).
+  GemmKernel kernel(device, cache, config ? *config : select_gemm_config(device.info(), p).config);
   return kernel.run(problem, a, b, c);
 }
 

@@ -702,7 +702,7 @@ ConfigSelection select_gemm_config(
     sel.file = *chosen->file;
     if (auto note = provenance_note(*chosen->entry, device); !note.empty()) lines.push_back(note);
   } else {
-    sel.config = default_gemm_config(device);
+    sel.config = default_gemm_config(device, problem);
     sel.source = "device-default";
     std::string why;
     if (dbs.empty()) {

@@ -45,7 +45,7 @@ json shape_json(const ShapeResult& s, const TuneRequest& req) {
   for (const auto& c : s.candidates) {
     candidates.push_back(candidate_json(c));
     if (c.reason == ReasonCode::ok) best = std::max(best, c.gflops_median);
-    best_so_far.push_back({c.eval_index, number_or_null(best, best > 0)});
+    if (best > 0) best_so_far.push_back({c.eval_index, best});
   }
   const ReplayResult* winner = s.winner ? &s.replay[*s.winner] : nullptr;
   json baselines = json::object();

@@ -285,7 +285,8 @@ void TuneRun::tune_shape(const GemmProblem& p) {
   }
 
   // The device default first: the live ratio and the first abandonment threshold.
-  const GemmConfig dflt = default_gemm_config(device_);
+  p.check_fits(device_);
+  const GemmConfig dflt = default_gemm_config(device_, p);
   progress("search", dflt.canonical());
   const CandidateResult d = search_evaluation(dflt, p, std::nullopt);
   default_gflops_ = d.reason == ReasonCode::ok ? d.gflops_median : 0;
@@ -324,6 +325,7 @@ void TuneRun::search_space(const SpaceState& s, const GemmProblem& p, std::uint6
                                : req_.strategy;
   auto strategy = make_search_strategy(
       name, derive_seed(req_.seed, "search", s.search.family, shape_->shape, 0, 0));
+  strategy->set_budget(budget);
   std::vector<Observation> history;
   std::uint64_t used = 0;
   while (used < budget) {
@@ -520,7 +522,8 @@ std::optional<ReplayResult> TuneRun::replay(const GemmProblem& p, const GemmConf
     r.cv = r.session_medians_gflops.size() > 1 ? summarize(r.session_medians_gflops).cv : 0;
   }
   const ReplayResult dflt_result = rr[dflt_index < n_candidates ? dflt_index : rr.size() - 1];
-  rr.resize(n_candidates);
+  // The default stays among the replayed: when nothing found beats it, it is the winner, so
+  // the database never records a config slower than what gemm() would run anyway.
   shape_->replay = rr;
   if (!std::all_of(dflt_result.sessions_correct.begin(), dflt_result.sessions_correct.end(),
                    [](bool b) { return b; })) {

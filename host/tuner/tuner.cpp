@@ -29,8 +29,7 @@ std::vector<std::filesystem::path> request_space_files(const TuneRequest& req) {
   std::set<std::string> seen;
   for (const auto& f : families) {
     if (!seen.insert(f).second) continue;
-    // Each family ships "<name after 'gemm.'>_basic.json", small enough to search whole.
-    files.push_back(find_space_file(f.substr(f.find('.') + 1) + "_basic"));
+    for (const auto& name : gemm_family_spaces(f)) files.push_back(find_space_file(name));
   }
   return files;
 }
