@@ -5,12 +5,16 @@
 // layer's launches and the read-back. The device also reports prepare_ms / upload_ms /
 // csr_ms / kernel_ms per call.
 // BM_DevicePrepared keeps the graphs on the device (PropagateDeviceBatch) and times
-// only the per-seed-set work.
+// only the per-seed-set work. process_cpu_ms is the CPU time of the whole process per
+// call, every thread counted (the OpenCL runtime's workers too): on a machine shared
+// with other work, where wall time depends on how many cores the run was given, it
+// compares the work each path does.
 //
 //   CLGAUGE_CACHE_DIR=/tmp/prop-cache build/release/bench/bench_propagate
 
 #include <benchmark/benchmark.h>
 
+#include <ctime>
 #include <map>
 #include <optional>
 
@@ -67,6 +71,21 @@ Device* device() {
   return dev ? &*dev : nullptr;
 }
 
+double process_cpu_ms() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_nsec) * 1e-6;
+}
+
+// Process CPU time over the timed loop, per iteration (call it before and after).
+struct ProcessCpu {
+  double start = process_cpu_ms();
+  void report(benchmark::State& state) const {
+    state.counters["process_cpu_ms"] =
+        (process_cpu_ms() - start) / static_cast<double>(state.iterations());
+  }
+};
+
 void report(benchmark::State& state, const Case& c) {
   state.counters["edges_per_s"] =
       benchmark::Counter(static_cast<double>(c.edges) * static_cast<double>(state.iterations()),
@@ -78,7 +97,9 @@ void report(benchmark::State& state, const Case& c) {
 void BM_Cpu(benchmark::State& state) {
   const Case& c = rmat_case(state.range(0), state.range(1), state.range(2));
   const auto p = bench_params();
+  const ProcessCpu cpu;
   for (auto _ : state) benchmark::DoNotOptimize(propagate_batch_cpu(c.graphs, c.seeds, p));
+  cpu.report(state);
   report(state, c);
 }
 
@@ -92,6 +113,7 @@ void BM_Device(benchmark::State& state) {
   const auto p = bench_params();
   const auto cache = ProgramCache::from_environment();
   DeviceTiming t, sum;
+  const ProcessCpu cpu;
   for (auto _ : state) {
     benchmark::DoNotOptimize(propagate_batch_device(*dev, cache, c.graphs, c.seeds, p, &t));
     sum.prepare_ms += t.prepare_ms;
@@ -100,6 +122,7 @@ void BM_Device(benchmark::State& state) {
     sum.build_ms += t.build_ms;
     sum.csr_ms += t.csr_ms;
   }
+  cpu.report(state);
   report(state, c);
   const double n = static_cast<double>(state.iterations());
   state.counters["prepare_ms"] = sum.prepare_ms / n;
@@ -121,11 +144,13 @@ void BM_DevicePrepared(benchmark::State& state) {
   const auto p = bench_params();
   PropagateDeviceBatch batch(*dev, ProgramCache::from_environment(), c.graphs);
   DeviceTiming t, sum;
+  const ProcessCpu cpu;
   for (auto _ : state) {
     benchmark::DoNotOptimize(batch.run(c.seeds, p, &t));
     sum.prepare_ms += t.prepare_ms;
     sum.kernel_ms += t.kernel_ms;
   }
+  cpu.report(state);
   report(state, c);
   const double n = static_cast<double>(state.iterations());
   state.counters["prepare_ms"] = sum.prepare_ms / n;

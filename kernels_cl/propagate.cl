@@ -13,10 +13,10 @@
 //   out-CSR (push side)     o_ptr[u] .. o_ptr[u+1]-1  ->  o_dst[j]  (global node ids)
 //   in-CSR  (pull side)     t_ptr[v] .. t_ptr[v+1]-1  ->  t_src[j], t_w[j], t_rm[j]
 //
-// The host builds the in-CSR so that the in-edges of every v are listed in ascending
-// (key_rank[u], u, e): the canonical summation order. t_w and t_rm are the edge's weight
-// and rel_mult, already flushed (|x| < FLT_MIN -> +0.0f) on the host, as the reference
-// reads them.
+// The in-CSR lists the in-edges of every v in ascending (key_rank[u], u, e): the
+// canonical summation order. t_w and t_rm are the edge's weight and rel_mult, already
+// flushed (|x| < FLT_MIN -> +0.0f), as the reference reads them. The device builds it
+// with the csr_* kernels at the end of this file.
 //
 // Launches (PROP_CHUNK nodes per work-item; what follows is per node):
 //   prop_expand, once, for F_0 (node u with front[u] set): the frontier step below.
