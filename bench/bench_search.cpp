@@ -79,6 +79,15 @@ std::string cell(const std::optional<double>& v, int precision = 4) {
   return o.str();
 }
 
+std::string ratio_cell(const std::optional<double>& v) {
+  if (!v) return "none";
+  std::ostringstream o;
+  o << std::fixed;
+  o.precision(3);
+  o << *v;
+  return o.str();
+}
+
 // An evaluation count (a median may end in .5).
 std::string count_cell(const std::optional<double>& v) {
   if (!v) return "never";
@@ -115,7 +124,7 @@ int experiment(const fs::path& out, const std::vector<std::string>& files) {
         md << " | " << count_cell(s.within[m].median) << " / " << count_cell(s.within[m].p90)
            << " (" << s.within[m].reached << "/" << kSeeds << ")";
       }
-      for (std::size_t k = 0; k < 4; ++k) md << " | " << cell(s.best_after_ratio_median[k], 3);
+      for (std::size_t k = 0; k < 4; ++k) md << " | " << ratio_cell(s.best_after_ratio_median[k]);
       md << " |\n";
       std::vector<double> curve;
       for (std::size_t i = 0; i < std::min(kCurve, static_cast<std::size_t>(budget)); ++i) {
@@ -149,7 +158,7 @@ int experiment(const fs::path& out, const std::vector<std::string>& files) {
         "'\nset logscale x\nset logscale y\nset xlabel 'evaluations'\nset ylabel 'best so far / "
         "optimum (median of " +
         std::to_string(kSeeds) + " seeds)'\nset title '" + name +
-        "'\nset key top right\nset grid\nset yrange [0.99:2.5]\nplot '" + dat.string() +
+        "'\nset key top right opaque\nset grid\nset yrange [0.99:2.5]\nset ytics (1, 1.01, 1.05, 1.1, 1.2, 1.5, 2, 2.5)\nplot '" + dat.string() +
         "' using 1:2 with lines lw 2 title 'exhaustive', '' using 1:3 with lines lw 2 title "
         "'random', '' using 1:4 with lines lw 2 title 'local', '' using 1:5 with lines lw 2 "
         "title 'bo', 1.05 with lines dt 2 lc rgb 'gray' title 'within 5%'\n";
