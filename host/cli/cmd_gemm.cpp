@@ -68,7 +68,17 @@ GemmProblem problem_from(const GemmFlags& f) {
   p.offset_a = f.offset_a;
   p.offset_b = f.offset_b;
   p.offset_c = f.offset_c;
-  p.validate();  // its messages name the flags (--m, --lda, --offset-a, ...)
+  try {
+    p.validate();
+  } catch (const Error& e) {
+    // "offset_a = -1: ..." -> "--offset-a = -1: ...": name the flag the user typed. Size
+    // messages ("A (--m, --k, --lda, --offset-a) ...") already name their flags.
+    std::string msg = e.what();
+    const auto eq = msg.find(" = ");
+    if (eq == std::string::npos || msg.find("--") != std::string::npos) throw;
+    std::replace(msg.begin(), msg.begin() + static_cast<std::ptrdiff_t>(eq), '_', '-');
+    throw bad("--" + msg);
+  }
   if (!std::isfinite(p.alpha)) throw bad("--alpha " + std::to_string(f.alpha) + ": not finite");
   if (!std::isfinite(p.beta)) throw bad("--beta " + std::to_string(f.beta) + ": not finite");
   return p.resolved();
