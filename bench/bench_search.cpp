@@ -158,7 +158,9 @@ int experiment(const fs::path& out, const std::vector<std::string>& files) {
         "'\nset logscale x\nset logscale y\nset xlabel 'evaluations'\nset ylabel 'best so far / "
         "optimum (median of " +
         std::to_string(kSeeds) + " seeds)'\nset title '" + name +
-        "'\nset key top right opaque\nset grid\nset yrange [0.99:2.5]\nset ytics (1, 1.01, 1.05, 1.1, 1.2, 1.5, 2, 2.5)\nplot '" + dat.string() +
+        "'\nset key top right opaque\nset grid\nset yrange [0.99:2.5]\nset ytics (1, 1.01, 1.05, "
+        "1.1, 1.2, 1.5, 2, 2.5)\nplot '" +
+        dat.string() +
         "' using 1:2 with lines lw 2 title 'exhaustive', '' using 1:3 with lines lw 2 title "
         "'random', '' using 1:4 with lines lw 2 title 'local', '' using 1:5 with lines lw 2 "
         "title 'bo', 1.05 with lines dt 2 lc rgb 'gray' title 'within 5%'\n";

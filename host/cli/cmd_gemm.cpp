@@ -423,8 +423,10 @@ int run_gemm(const GemmFlags& f, Streams s) {
   }
   const ChosenConfig chosen = choose_config(f, info ? &*info : nullptr, p);
   if (f.explain) {
-    s.err << "config       " << chosen.source << ": "
-          << (chosen.explanation.empty() ? "chosen by the flags" : chosen.explanation) << "\n";
+    s.err << "config       "
+          << (chosen.explanation.empty() ? chosen.source + ": chosen by the flags"
+                                         : chosen.explanation)
+          << "\n";
   }
   if (info) {
     if (auto why = gemm_config_invalid_reason(chosen.config, *info)) {
@@ -469,7 +471,8 @@ Runner add_gemm_command(CLI::App& app) {
   cmd->add_option("--offset-a", f->offset_a, "offset of A in its buffer, in elements");
   cmd->add_option("--offset-b", f->offset_b, "offset of B in its buffer, in elements");
   cmd->add_option("--offset-c", f->offset_c, "offset of C in its buffer, in elements");
-  cmd->add_option("--family", f->family, "kernel family (gemm.direct, gemm.localtile, gemm.regtile)");
+  cmd->add_option("--family", f->family,
+                  "kernel family (gemm.direct, gemm.localtile, gemm.regtile)");
   cmd->add_option("--param", f->params, "NAME=VALUE, repeatable (with --family)");
   cmd->add_option("--config", f->config, "config id (16 hex) or canonical 'family=..;P=v;..'");
   cmd->add_option("--seed", f->seed, "master seed")->capture_default_str();

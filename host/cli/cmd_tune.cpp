@@ -49,7 +49,9 @@ struct TuneFlags {
   std::string command_line;
 };
 
-Error bad(const std::string& m) { return Error(ReasonCode::bad_input, m); }
+Error bad(const std::string& m) {
+  return Error(ReasonCode::bad_input, m);
+}
 
 // "90s", "5m", "1.5h", "120" (seconds); "none" for no bound.
 std::optional<double> parse_duration(const std::string& text) {
@@ -58,10 +60,19 @@ std::optional<double> parse_duration(const std::string& text) {
   std::string number = text;
   if (!text.empty()) {
     switch (text.back()) {
-      case 's': number.pop_back(); break;
-      case 'm': scale = 60; number.pop_back(); break;
-      case 'h': scale = 3600; number.pop_back(); break;
-      default: break;
+      case 's':
+        number.pop_back();
+        break;
+      case 'm':
+        scale = 60;
+        number.pop_back();
+        break;
+      case 'h':
+        scale = 3600;
+        number.pop_back();
+        break;
+      default:
+        break;
     }
   }
   std::size_t used = 0;
@@ -104,7 +115,8 @@ std::vector<GemmProblem> parse_shapes(const std::string& list, const TuneFlags& 
 }
 
 std::filesystem::path data_home() {
-  if (const char* x = std::getenv("XDG_DATA_HOME"); x && *x) return std::filesystem::path(x) / "clgauge";
+  if (const char* x = std::getenv("XDG_DATA_HOME"); x && *x)
+    return std::filesystem::path(x) / "clgauge";
   if (const char* h = std::getenv("HOME"); h && *h) {
     return std::filesystem::path(h) / ".local" / "share" / "clgauge";
   }
@@ -180,7 +192,8 @@ class ProgressPrinter {
                        std::to_string(p.total);
     if (p.best_gflops > 0) {
       line += "  best " + fmt(p.best_gflops) + " GFLOP/s";
-      if (p.default_gflops > 0) line += " (" + fmt(p.best_gflops / p.default_gflops, 2) + "x default)";
+      if (p.default_gflops > 0)
+        line += " (" + fmt(p.best_gflops / p.default_gflops, 2) + "x default)";
     }
     if (p.eta_s >= 0 && p.phase == "search") line += "  eta " + duration_text(p.eta_s);
     line += "  " + duration_text(p.elapsed_s);
@@ -234,7 +247,8 @@ void print_summary(const TuneResult& r, const std::filesystem::path& report_dir,
     if (!sh.decision_reason.empty()) s.out << "                   " << sh.decision_reason << "\n";
   }
   s.out << "time         " << fmt(r.wall_s) << " s"
-        << (r.ran_out_of_time ? " (the time budget ran out: results are the best found in time)" : "")
+        << (r.ran_out_of_time ? " (the time budget ran out: results are the best found in time)"
+                              : "")
         << "\n";
   if (r.resumed_evaluations > 0) {
     s.out << "resumed      " << r.resumed_evaluations << " evaluations from the store\n";
@@ -267,7 +281,8 @@ int run_tune(TuneFlags& f, Streams s) {
   const DeviceInfo device = select_device(f.device.device, devices);
   const std::string plan = tune_plan_hash(device, req);
   const std::filesystem::path run_dir = data_home() / "runs" / plan;
-  const std::filesystem::path report_dir = f.report.empty() ? run_dir / "report" : std::filesystem::path(f.report);
+  const std::filesystem::path report_dir =
+      f.report.empty() ? run_dir / "report" : std::filesystem::path(f.report);
   req.store = f.store.empty() ? run_dir / "store.sqlite" : std::filesystem::path(f.store);
   req.db_dir = f.db.empty() ? user_tuning_db_dir() : std::filesystem::path(f.db);
   require_writable_dir(req.db_dir, "--db");
@@ -329,13 +344,15 @@ Runner add_tune_command(CLI::App& app) {
   cmd->add_flag("--no-baselines", f->no_baselines, "skip the CLBlast and OpenBLAS baselines");
   cmd->add_flag("--json", f->json, "print report.json instead of the summary");
   cmd->add_flag("--no-progress", f->no_progress, "no progress lines on stderr");
-  cmd->add_option("--simulate", f->simulate,
-                  "run the strategy against recorded measurements (Kernel Tuner cache .json/.json.gz "
-                  "or a clgauge store) instead of live kernels");
+  cmd->add_option(
+      "--simulate", f->simulate,
+      "run the strategy against recorded measurements (Kernel Tuner cache .json/.json.gz "
+      "or a clgauge store) instead of live kernels");
   cmd->add_option("--repeat", f->repeat, "with --simulate: seeds seed..seed+N-1")
       ->capture_default_str();
-  cmd->add_option("--simulate-shape", f->sim_shape,
-                  "with --simulate on a store: the shape to replay (default: the one with most rows)");
+  cmd->add_option(
+      "--simulate-shape", f->sim_shape,
+      "with --simulate on a store: the shape to replay (default: the one with most rows)");
   f->device.add_to(*cmd);
   return [f, cmd](Streams s) {
     f->command_line = "clgauge tune";

@@ -9,8 +9,8 @@
 
 #include "clgauge/error.hpp"
 #include "clgauge/gemm.hpp"
-#include "clgauge/tuning_db.hpp"
 #include "clgauge/kernels.hpp"
+#include "clgauge/tuning_db.hpp"
 #include "gemm/family.hpp"
 
 namespace bc = boost::compute;

@@ -57,8 +57,7 @@ GemmMeasurement measure_launches(const LaunchFn& launch, const MeasureOptions& o
   while (true) {
     while (static_cast<int>(m.device_ms.size()) < target) {
       run_once(true, options.warmup == 0 && m.device_ms.empty());
-      if (options.abandon_ms > 0 &&
-          static_cast<int>(m.device_ms.size()) == options.abandon_after &&
+      if (options.abandon_ms > 0 && static_cast<int>(m.device_ms.size()) == options.abandon_after &&
           median_of(m.device_ms) > options.abandon_ms) {
         m.abandoned = true;
         m.mad_ratio = mad_ratio(m.device_ms);

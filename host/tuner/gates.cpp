@@ -40,8 +40,8 @@ ReplayVerdict decide(std::vector<ReplayResult>& replay, double baseline_gflops, 
     r.correct = !r.sessions_correct.empty() &&
                 std::all_of(r.sessions_correct.begin(), r.sessions_correct.end(),
                             [](bool ok) { return ok; });
-    r.stable = r.correct && r.session_medians_gflops.size() == r.sessions_correct.size() &&
-               r.cv <= cv_max;
+    r.stable =
+        r.correct && r.session_medians_gflops.size() == r.sessions_correct.size() && r.cv <= cv_max;
     r.beats_baseline =
         r.correct && baseline_gflops > 0 && r.median_gflops >= baseline_gflops * margin;
     any_correct = any_correct || r.correct;

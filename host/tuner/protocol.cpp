@@ -71,8 +71,12 @@ MeasureOptions measure_from_json(const json& j) {
   return m;
 }
 
-std::string seed_to_json(std::uint64_t seed) { return hex16(seed); }
+std::string seed_to_json(std::uint64_t seed) {
+  return hex16(seed);
+}
 
-std::uint64_t seed_from_json(const json& j) { return parse_hex16(j.get<std::string>(), "seed"); }
+std::uint64_t seed_from_json(const json& j) {
+  return parse_hex16(j.get<std::string>(), "seed");
+}
 
 }  // namespace clgauge::tuner

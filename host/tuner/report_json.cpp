@@ -53,10 +53,11 @@ json shape_json(const ShapeResult& s, const TuneRequest& req) {
   for (const auto& b : s.baselines) {
     const bool have = b.gflops > 0;
     const bool ratio = have && winner;
-    baselines[b.name] = {{"gflops", number_or_null(b.gflops, have)},
-                         {"ratio", number_or_null(ratio ? winner->median_gflops / b.gflops : 0, ratio)},
-                         {"status", std::string(to_string(b.reason))},
-                         {"detail", b.detail}};
+    baselines[b.name] = {
+        {"gflops", number_or_null(b.gflops, have)},
+        {"ratio", number_or_null(ratio ? winner->median_gflops / b.gflops : 0, ratio)},
+        {"status", std::string(to_string(b.reason))},
+        {"detail", b.detail}};
     if (!b.config_id.empty()) baselines[b.name]["config_id"] = b.config_id;
     ratios[b.name] = baselines[b.name]["ratio"];
   }
@@ -85,23 +86,24 @@ json shape_json(const ShapeResult& s, const TuneRequest& req) {
   }
   std::uint64_t evaluated = 0;
   for (const auto& c : s.candidates) evaluated += c.resumed ? 0 : 1;
-  return {{"shape", s.shape},
-          {"m", s.problem.m},
-          {"n", s.problem.n},
-          {"k", s.problem.k},
-          {"space_size", s.space_size},
-          {"evaluated", s.candidates.size()},
-          {"measured_now", evaluated},
-          {"candidates", candidates},
-          {"best_so_far", best_so_far},
-          {"baselines", baselines},
-          {"replay", replay},
-          {"gates",
-           {{"stability_cv_max", req.stability_cv_max}, {"promotion_margin", req.promotion_margin}}},
-          {"decision", std::string(to_string(s.decision))},
-          {"decision_reason", s.decision_reason},
-          {"ran_out_of_time", s.ran_out_of_time},
-          {"winner", w}};
+  return {
+      {"shape", s.shape},
+      {"m", s.problem.m},
+      {"n", s.problem.n},
+      {"k", s.problem.k},
+      {"space_size", s.space_size},
+      {"evaluated", s.candidates.size()},
+      {"measured_now", evaluated},
+      {"candidates", candidates},
+      {"best_so_far", best_so_far},
+      {"baselines", baselines},
+      {"replay", replay},
+      {"gates",
+       {{"stability_cv_max", req.stability_cv_max}, {"promotion_margin", req.promotion_margin}}},
+      {"decision", std::string(to_string(s.decision))},
+      {"decision_reason", s.decision_reason},
+      {"ran_out_of_time", s.ran_out_of_time},
+      {"winner", w}};
 }
 
 }  // namespace
@@ -110,28 +112,27 @@ std::string tune_report_json(const TuneRequest& req, const TuneResult& r) {
   const GemmProblem& first = req.shapes.front();
   json shapes = json::array();
   for (const auto& s : r.shapes) shapes.push_back(shape_json(s, req));
-  const json doc = {
-      {"schema", "clgauge-tune-report-v1"},
-      {"command", req.command_line},
-      {"clgauge_version", std::string(version())},
-      {"device", r.device},
-      {"env_fingerprint", r.env_fingerprint},
-      {"plan_hash", r.plan_hash},
-      {"seed", req.seed},
-      {"strategy", r.strategy},
-      {"families", r.families},
-      {"layout", std::string(to_string(first.layout))},
-      {"trans_a", std::string(to_string(first.trans_a))},
-      {"trans_b", std::string(to_string(first.trans_b))},
-      {"budget",
-       {{"configs", req.budget_configs ? json(*req.budget_configs) : json(nullptr)},
-        {"time_s", req.budget_time_s ? json(*req.budget_time_s) : json(nullptr)},
-        {"ran_out", r.ran_out_of_time}}},
-      {"store", req.store.string()},
-      {"database", r.db_file.string()},
-      {"resumed_evaluations", r.resumed_evaluations},
-      {"wall_s", r.wall_s},
-      {"shapes", shapes}};
+  const json doc = {{"schema", "clgauge-tune-report-v1"},
+                    {"command", req.command_line},
+                    {"clgauge_version", std::string(version())},
+                    {"device", r.device},
+                    {"env_fingerprint", r.env_fingerprint},
+                    {"plan_hash", r.plan_hash},
+                    {"seed", req.seed},
+                    {"strategy", r.strategy},
+                    {"families", r.families},
+                    {"layout", std::string(to_string(first.layout))},
+                    {"trans_a", std::string(to_string(first.trans_a))},
+                    {"trans_b", std::string(to_string(first.trans_b))},
+                    {"budget",
+                     {{"configs", req.budget_configs ? json(*req.budget_configs) : json(nullptr)},
+                      {"time_s", req.budget_time_s ? json(*req.budget_time_s) : json(nullptr)},
+                      {"ran_out", r.ran_out_of_time}}},
+                    {"store", req.store.string()},
+                    {"database", r.db_file.string()},
+                    {"resumed_evaluations", r.resumed_evaluations},
+                    {"wall_s", r.wall_s},
+                    {"shapes", shapes}};
   return doc.dump(2);
 }
 

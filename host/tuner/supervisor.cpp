@@ -53,17 +53,18 @@ std::filesystem::path find_worker_executable() {
   }
   for (const auto& dir : {self_exe_dir(), library_dir()}) {
     if (dir.empty()) continue;
-    for (const auto& p : {dir / "clgauge-worker", dir / ".." / "libexec" / "clgauge" / "clgauge-worker",
-                          dir / ".." / "clgauge-worker"}) {
+    for (const auto& p :
+         {dir / "clgauge-worker", dir / ".." / "libexec" / "clgauge" / "clgauge-worker",
+          dir / ".." / "clgauge-worker"}) {
       if (is_executable(p)) return p.lexically_normal();
       tried.push_back(p.lexically_normal());
     }
   }
   std::string where;
   for (const auto& p : tried) where += (where.empty() ? "" : ", ") + p.string();
-  throw Error(ReasonCode::io_error,
-              "cannot find the clgauge-worker executable (set CLGAUGE_WORKER; looked in " + where +
-                  ")");
+  throw Error(
+      ReasonCode::io_error,
+      "cannot find the clgauge-worker executable (set CLGAUGE_WORKER; looked in " + where + ")");
 }
 
 WorkerProcess::WorkerProcess(const WorkerCommand& command, double ready_timeout_s) {
@@ -202,9 +203,9 @@ WorkerProcess::Reply WorkerProcess::request(const json& request, double first_ti
       // A worker that stopped answering is killed; one that closed its end is reaped.
       const std::string status = reap(timed_out);
       reply.status = timed_out ? Status::timeout : Status::crashed;
-      reply.detail = timed_out ? "no answer within " + std::to_string(timeout) + " s; worker " +
-                                     status
-                               : "worker died: " + status;
+      reply.detail = timed_out
+                         ? "no answer within " + std::to_string(timeout) + " s; worker " + status
+                         : "worker died: " + status;
       return reply;
     }
     json j = json::parse(*got, nullptr, false);

@@ -46,7 +46,9 @@ double median_of(std::vector<double> v) {
   return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-double gflops_of(const GemmProblem& p, double ms) { return ms > 0 ? p.flops() / (ms * 1e6) : 0; }
+double gflops_of(const GemmProblem& p, double ms) {
+  return ms > 0 ? p.flops() / (ms * 1e6) : 0;
+}
 
 GemmConfig config_of(const SearchSpace& ss, std::size_t index) {
   GemmConfig c{ss.family, {}};
@@ -136,7 +138,8 @@ StoreIdentity tune_identity(const DeviceInfo& device, const TuneRequest& req) {
   std::string spaces_id;
   for (const auto& file : request_space_files(req)) {
     const auto space = ParameterSpace::load(file);
-    spaces_id += (spaces_id.empty() ? "" : ",") + space.family + ":" + hex16(xxh3_64(space.to_json()));
+    spaces_id +=
+        (spaces_id.empty() ? "" : ",") + space.family + ":" + hex16(xxh3_64(space.to_json()));
   }
   std::string shapes;
   for (const auto& p : req.shapes) shapes += (shapes.empty() ? "" : ",") + p.shape();
@@ -190,9 +193,9 @@ TuneRun::TuneRun(const DeviceInfo& device, const TuneRequest& request)
   } else if (!req_.cache_dir.empty()) {
     worker_cmd_.args.insert(worker_cmd_.args.end(), {"--cache-dir", req_.cache_dir});
   }
-  worker_cmd_.log = req_.worker_log.empty() ? std::filesystem::path(req_.store.string() +
-                                                                    ".workers.log")
-                                            : req_.worker_log;
+  worker_cmd_.log = req_.worker_log.empty()
+                        ? std::filesystem::path(req_.store.string() + ".workers.log")
+                        : req_.worker_log;
 
   result_.device = device_.label();
   result_.env_fingerprint = fingerprint_;
@@ -214,7 +217,9 @@ TuneResult TuneRun::execute() {
   return result_;
 }
 
-bool TuneRun::past(std::optional<Clock::time_point> t) const { return t && Clock::now() >= *t; }
+bool TuneRun::past(std::optional<Clock::time_point> t) const {
+  return t && Clock::now() >= *t;
+}
 
 std::unique_ptr<WorkerProcess> TuneRun::spawn_worker() {
   return std::make_unique<WorkerProcess>(worker_cmd_, req_.build_timeout_s);
@@ -280,7 +285,8 @@ void TuneRun::tune_shape(const GemmProblem& p) {
   if (deadline_) {
     const auto now = Clock::now();
     const auto shapes_left = static_cast<double>(req_.shapes.size() - shape_index_);
-    const auto slice = std::chrono::duration<double>(*deadline_ - now) * (kSearchShare / shapes_left);
+    const auto slice =
+        std::chrono::duration<double>(*deadline_ - now) * (kSearchShare / shapes_left);
     search_deadline = now + std::chrono::duration_cast<Clock::duration>(slice);
   }
 
@@ -333,7 +339,8 @@ void TuneRun::search_space(const SpaceState& s, const GemmProblem& p, std::uint6
       shape_->ran_out_of_time = true;
       return;
     }
-    const auto batch = strategy->propose(s.search, history, std::min<std::uint64_t>(kBatch, budget - used));
+    const auto batch =
+        strategy->propose(s.search, history, std::min<std::uint64_t>(kBatch, budget - used));
     if (batch.empty()) return;
     std::vector<GemmConfig> configs;
     for (auto idx : batch) configs.push_back(config_of(s.search, idx));
@@ -348,9 +355,9 @@ void TuneRun::search_space(const SpaceState& s, const GemmProblem& p, std::uint6
       r.eval_index = shape_->candidates.size();
       shape_->candidates.push_back(r);
       // Failures (abandoned included) never enter the model as invented values.
-      history.push_back(
-          {batch[i], r.reason == ReasonCode::ok ? std::optional<double>(median_of(r.samples_ms))
-                                                : std::nullopt});
+      history.push_back({batch[i], r.reason == ReasonCode::ok
+                                       ? std::optional<double>(median_of(r.samples_ms))
+                                       : std::nullopt});
       ++used;
       ++shape_done_;
       progress("search", configs[i].canonical());
@@ -427,10 +434,11 @@ std::vector<std::optional<CandidateResult>> TuneRun::build_ahead(
             return;  // the evaluating worker builds these instead, and reports what fails
           }
         }
-        const auto reply = worker->request({{"op", "build"}, {"config", config_to_json(configs[i])}},
-                                           req_.build_timeout_s, req_.build_timeout_s);
-        const bool ok = reply.status == WorkerProcess::Status::ok &&
-                        reply.body.value("reason", "") == "ok";
+        const auto reply =
+            worker->request({{"op", "build"}, {"config", config_to_json(configs[i])}},
+                            req_.build_timeout_s, req_.build_timeout_s);
+        const bool ok =
+            reply.status == WorkerProcess::Status::ok && reply.body.value("reason", "") == "ok";
         if (ok) continue;
         CandidateResult r;
         r.config = configs[i];
@@ -456,7 +464,8 @@ std::optional<ReplayResult> TuneRun::replay(const GemmProblem& p, const GemmConf
   });
   for (std::size_t i = 0; i < ok.size(); ++i) ok[i]->rank = i + 1;
   std::vector<GemmConfig> contestants;
-  for (std::size_t i = 0; i < ok.size() && i < req_.top_k; ++i) contestants.push_back(ok[i]->config);
+  for (std::size_t i = 0; i < ok.size() && i < req_.top_k; ++i)
+    contestants.push_back(ok[i]->config);
   const std::size_t n_candidates = contestants.size();
   const auto dflt_it = std::find(contestants.begin(), contestants.end(), dflt);
   const std::size_t dflt_index = static_cast<std::size_t>(dflt_it - contestants.begin());
@@ -479,8 +488,8 @@ std::optional<ReplayResult> TuneRun::replay(const GemmProblem& p, const GemmConf
     std::vector<std::optional<Evaluation>> stored;
     bool all_stored = true;
     for (const auto& r : rr) {
-      stored.push_back(store_->find({r.config_id, shape_->shape, "replay",
-                                     static_cast<std::uint32_t>(s), 0}));
+      stored.push_back(
+          store_->find({r.config_id, shape_->shape, "replay", static_cast<std::uint32_t>(s), 0}));
       all_stored = all_stored && stored.back().has_value();
     }
     if (all_stored) {
@@ -490,14 +499,15 @@ std::optional<ReplayResult> TuneRun::replay(const GemmProblem& p, const GemmConf
       json configs = json::array(), seeds = json::array(), verify = json::array();
       for (const auto& r : rr) {
         configs.push_back(config_to_json(r.config));
-        seeds.push_back(seed_to_json(derive_seed(req_.seed, "replay", r.config_id, shape_->shape, s, 0)));
+        seeds.push_back(
+            seed_to_json(derive_seed(req_.seed, "replay", r.config_id, shape_->shape, s, 0)));
         verify.push_back(verify_mode(r.config));
       }
-      const json request = {{"op", "replay"},  {"configs", configs},
-                            {"problem", problem_to_json(p)}, {"seeds", seeds},
-                            {"runs", req_.replay_runs},      {"verify", verify}};
-      const auto reply = ask(request, req_.build_timeout_s,
-                             req_.run_timeout_s * static_cast<double>(rr.size()));
+      const json request = {
+          {"op", "replay"}, {"configs", configs},       {"problem", problem_to_json(p)},
+          {"seeds", seeds}, {"runs", req_.replay_runs}, {"verify", verify}};
+      const auto reply =
+          ask(request, req_.build_timeout_s, req_.run_timeout_s * static_cast<double>(rr.size()));
       for (std::size_t i = 0; i < rr.size(); ++i) {
         sess[i].config = rr[i].config;
         sess[i].config_id = rr[i].config_id;
@@ -511,8 +521,8 @@ std::optional<ReplayResult> TuneRun::replay(const GemmProblem& p, const GemmConf
     for (std::size_t i = 0; i < rr.size(); ++i) {
       const bool good = sess[i].reason == ReasonCode::ok;
       rr[i].sessions_correct.push_back(good);
-      rr[i].session_details.push_back(good ? "" : std::string(to_string(sess[i].reason)) + ": " +
-                                                      sess[i].detail);
+      rr[i].session_details.push_back(
+          good ? "" : std::string(to_string(sess[i].reason)) + ": " + sess[i].detail);
       if (good) rr[i].session_medians_gflops.push_back(sess[i].gflops_median);
     }
     ++shape_done_;

@@ -38,8 +38,11 @@ std::vector<std::filesystem::path> request_space_files(const TuneRequest& req) {
 
 std::vector<GemmProblem> default_tune_shapes() {
   std::vector<GemmProblem> shapes;
-  for (auto [m, n, k] : std::vector<std::array<std::int64_t, 3>>{
-           {256, 256, 256}, {512, 512, 512}, {1024, 1024, 1024}, {4096, 256, 64}, {8192, 128, 128}}) {
+  for (auto [m, n, k] : std::vector<std::array<std::int64_t, 3>>{{256, 256, 256},
+                                                                 {512, 512, 512},
+                                                                 {1024, 1024, 1024},
+                                                                 {4096, 256, 64},
+                                                                 {8192, 128, 128}}) {
     GemmProblem p;
     p.m = m;
     p.n = n;

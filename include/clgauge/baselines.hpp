@@ -11,8 +11,9 @@
 
 namespace clgauge {
 
-// One CLBlast Gemm call on the uploaded problem, timed by its event (device time) and the
-// host clock; waits for it. Throws Error(launch_failed) naming CLBlast's status code.
+// One CLBlast Gemm call on the uploaded problem, timed by the host clock from the call to
+// its finish (device_ms too: CLBlast's event covers only its last kernel, reported as
+// kernel_ms); waits for it. Throws Error(launch_failed) naming CLBlast's status code.
 LaunchTiming clblast_gemm(Device& device, const GemmProblem& problem, GemmDeviceBuffers& buffers);
 
 // One OpenBLAS cblas_sgemm call on host copies; `c` holds C_in on entry and C_out after.

@@ -3,8 +3,8 @@
 //
 //   clgauge::TuneRequest req;
 //   req.shapes = {clgauge::GemmProblem{.m = 1024, .n = 1024, .k = 1024}};
-//   clgauge::TuneResult r = clgauge::tune(clgauge::select_device("", clgauge::list_devices()), req);
-//   r.shapes[0].winner->config;   // the fastest verified, stable config for that shape
+//   clgauge::TuneResult r = clgauge::tune(clgauge::select_device("", clgauge::list_devices()),
+//   req); r.shapes[0].winner->config;   // the fastest verified, stable config for that shape
 //
 // Every candidate is built and run in a supervised worker process (clgauge-worker) with a
 // build and a run timeout, so a crashing or hanging kernel costs one candidate. Each
@@ -31,14 +31,14 @@ struct TuneProgress {
   std::string shape;
   std::size_t shape_index = 0;  // 0-based
   std::size_t shapes = 0;
-  std::string phase;            // "search", "replay", "baselines", "done"
-  std::uint64_t done = 0;       // evaluations finished for this shape (resumed included)
-  std::uint64_t total = 0;      // evaluations planned for this shape (budget or space)
-  double best_gflops = 0;       // best verified so far for this shape (0: none yet)
-  double default_gflops = 0;    // the device default config on this shape (0: unknown)
-  std::string current;          // canonical string of the config in flight
-  double elapsed_s = 0;         // since the run started
-  double eta_s = -1;            // estimate for this shape's search; -1 unknown
+  std::string phase;          // "search", "replay", "baselines", "done"
+  std::uint64_t done = 0;     // evaluations finished for this shape (resumed included)
+  std::uint64_t total = 0;    // evaluations planned for this shape (budget or space)
+  double best_gflops = 0;     // best verified so far for this shape (0: none yet)
+  double default_gflops = 0;  // the device default config on this shape (0: unknown)
+  std::string current;        // canonical string of the config in flight
+  double elapsed_s = 0;       // since the run started
+  double eta_s = -1;          // estimate for this shape's search; -1 unknown
 };
 
 struct TuneRequest {
@@ -89,7 +89,7 @@ struct CandidateResult {
   double build_ms = 0;
   double gflops_median = 0;  // 0 when failed
   double cv = 0;
-  bool resumed = false;                // taken from the store, not measured in this run
+  bool resumed = false;               // taken from the store, not measured in this run
   std::optional<std::uint64_t> rank;  // 1 = fastest verified
 };
 
@@ -107,8 +107,8 @@ struct ReplayResult {
   std::vector<double> session_medians_gflops;
   std::vector<bool> sessions_correct;
   std::vector<std::string> session_details;  // failure detail per session ("" when ok)
-  double median_gflops = 0;  // median of the session medians
-  double cv = 0;             // CV of the session medians
+  double median_gflops = 0;                  // median of the session medians
+  double cv = 0;                             // CV of the session medians
   bool correct = false;
   bool stable = false;
   bool beats_baseline = false;
@@ -152,7 +152,7 @@ struct TuneResult {
   double wall_s = 0;
   bool ran_out_of_time = false;
   std::filesystem::path db_file;  // the database the winners were recorded in ("" = none)
-  std::string report_json;  // report.json (schema clgauge-tune-report-v1)
+  std::string report_json;        // report.json (schema clgauge-tune-report-v1)
 };
 
 // Checks the request (shapes, budgets, families, spaces, strategy) and throws

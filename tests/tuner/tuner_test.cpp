@@ -161,8 +161,9 @@ class TunerLive : public ::testing::Test {
  protected:
   void SetUp() override {
     CLGAUGE_REQUIRE_DEVICE();
-    dir_ = fs::temp_directory_path() / ("clgauge-tuner-test-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() /
+           ("clgauge-tuner-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
@@ -197,8 +198,8 @@ TEST_F(TunerLive, ProtocolEndToEndAndResume) {
   EXPECT_TRUE(doc["shapes"][0]["winner"].is_object());
   EXPECT_TRUE(doc["shapes"][0]["baselines"].contains("openblas"));
   // The winner is in the database, and gemm's selection finds it for this exact shape.
-  const auto sel = select_gemm_config(dev, req.shapes[0],
-                                      {{r.db_file, TuningDatabase::load(r.db_file)}});
+  const auto sel =
+      select_gemm_config(dev, req.shapes[0], {{r.db_file, TuningDatabase::load(r.db_file)}});
   EXPECT_EQ(sel.source, "tuned-exact");
   EXPECT_EQ(sel.config, s.replay[*s.winner].config);
 
@@ -247,11 +248,28 @@ TEST_F(TunerLive, CrashingAndHangingCandidatesCostOneCandidateEach) {
 TEST_F(TunerLive, SigkillMidRunThenResumeLosesNothing) {
   fs::create_directories(dir_);
   const fs::path space = write_space(dir_);
-  const std::vector<std::string> args = {
-      CLGAUGE_EXE, "tune", "--space", space.string(), "--shapes", "96x80x64",
-      "--strategy", "exhaustive", "--replay-sessions", "2", "--replay-runs", "2",
-      "--no-baselines", "--no-progress", "--abandon-factor", "1000000", "--store", (dir_ / "store.sqlite").string(),
-      "--db", (dir_ / "db").string(), "--report", (dir_ / "report").string()};
+  const std::vector<std::string> args = {CLGAUGE_EXE,
+                                         "tune",
+                                         "--space",
+                                         space.string(),
+                                         "--shapes",
+                                         "96x80x64",
+                                         "--strategy",
+                                         "exhaustive",
+                                         "--replay-sessions",
+                                         "2",
+                                         "--replay-runs",
+                                         "2",
+                                         "--no-baselines",
+                                         "--no-progress",
+                                         "--abandon-factor",
+                                         "1000000",
+                                         "--store",
+                                         (dir_ / "store.sqlite").string(),
+                                         "--db",
+                                         (dir_ / "db").string(),
+                                         "--report",
+                                         (dir_ / "report").string()};
   auto spawn = [&] {
     const pid_t pid = ::fork();
     if (pid == 0) {

@@ -103,8 +103,8 @@ json evaluate(Worker& w, const json& req) {
   const auto t0 = std::chrono::steady_clock::now();
   const GemmTiming first = kernel.run(p, buf.a, buf.b, buf.c);
   const double first_host = since_ms(t0);
-  const auto report = verify_output(req.at("verify").get<std::string>(), p, in,
-                                    read_c(w.device, buf, in.c.size()));
+  const auto report =
+      verify_output(req.at("verify").get<std::string>(), p, in, read_c(w.device, buf, in.c.size()));
   if (auto fail = parity_failure(report)) {
     (*fail)["build_ms"] = kernel.build_ms();
     return *fail;
@@ -149,9 +149,8 @@ json replay(Worker& w, const json& req) {
     s.in = make_gemm_inputs(p, seed_from_json(req.at("seeds")[i]), Distribution::uniform, true);
     s.buf = upload_gemm_inputs(w.device, s.in);
     s.kernel->run(p, s.buf->a, s.buf->b, s.buf->c);
-    if (auto fail = parity_failure(
-            verify_output(req.at("verify")[i].get<std::string>(), p, s.in,
-                          read_c(w.device, *s.buf, s.in.c.size())))) {
+    if (auto fail = parity_failure(verify_output(req.at("verify")[i].get<std::string>(), p, s.in,
+                                                 read_c(w.device, *s.buf, s.in.c.size())))) {
       s.result = *fail;
       s.kernel.reset();
     }
@@ -172,10 +171,8 @@ json replay(Worker& w, const json& req) {
   json results = json::array();
   for (auto& s : slots) {
     if (s.kernel) {
-      s.result = {{"reason", "ok"},
-                  {"detail", ""},
-                  {"samples_ms", s.device_ms},
-                  {"host_ms", s.host_ms}};
+      s.result = {
+          {"reason", "ok"}, {"detail", ""}, {"samples_ms", s.device_ms}, {"host_ms", s.host_ms}};
     }
     results.push_back(s.result);
   }
@@ -186,7 +183,8 @@ json baseline(Worker& w, const json& req) {
   const std::string name = req.at("name").get<std::string>();
   const GemmProblem p = problem_from_json(req.at("problem")).resolved();
   p.validate();
-  const GemmHostData in = make_gemm_inputs(p, seed_from_json(req.at("seed")), Distribution::uniform);
+  const GemmHostData in =
+      make_gemm_inputs(p, seed_from_json(req.at("seed")), Distribution::uniform);
   const MeasureOptions options = measure_from_json(req.at("measure"));
   std::vector<float> got;
   LaunchFn launch;
@@ -196,8 +194,7 @@ json baseline(Worker& w, const json& req) {
     buf = upload_gemm_inputs(w.device, in);
     launch = [&] {
       if (p.beta != 0.0f) {
-        w.device.queue().enqueue_write_buffer(buf->c, 0, in.c.size() * sizeof(float),
-                                              in.c.data());
+        w.device.queue().enqueue_write_buffer(buf->c, 0, in.c.size() * sizeof(float), in.c.data());
       }
       return clblast_gemm(w.device, p, *buf);
     };
@@ -253,7 +250,8 @@ int worker_main(int argc, const char* const* argv, const WorkerHooks& hooks) {
   try {
     w.emplace(Worker{Device::open(device_spec), cache, hooks, out});
   } catch (const Error& e) {
-    out.send({{"ready", false}, {"reason", std::string(to_string(e.code()))}, {"detail", e.what()}});
+    out.send(
+        {{"ready", false}, {"reason", std::string(to_string(e.code()))}, {"detail", e.what()}});
     return 1;
   }
   out.send({{"ready", true},
