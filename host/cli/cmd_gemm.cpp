@@ -11,6 +11,7 @@
 #include <boost/compute/buffer.hpp>
 #include <nlohmann/json.hpp>
 
+#include "clgauge/baselines.hpp"
 #include "clgauge/error.hpp"
 #include "clgauge/gemm.hpp"
 #include "clgauge/hash.hpp"
@@ -45,6 +46,7 @@ struct GemmFlags {
   std::string dump;
   bool json = false;
   bool explain = false;
+  bool vs_openblas = false;
   DeviceFlags device;
 };
 
@@ -275,7 +277,29 @@ struct Measurement {
   bool cpu_only = false;
   std::string device_label = "CPU reference (no OpenCL device)";
   std::uint64_t fingerprint = environment_fingerprint(nullptr);
+  // --vs-openblas: pairs launched alternately (clgauge, OpenBLAS, clgauge, ...).
+  std::vector<double> pair_device_ms, pair_host_ms, pair_openblas_ms;
 };
+
+// One clgauge launch then one OpenBLAS call, `runs` times, so both see the same machine.
+void alternate_with_openblas(const GemmFlags& f, Device& dev, GemmKernel& kernel,
+                             const GemmProblem& p, const GemmHostData& in,
+                             GemmDeviceBuffers& buffers, Measurement& m) {
+  std::vector<float> host_c = in.c;
+  (void)openblas_gemm(p, in, host_c);  // OpenBLAS starts its threads on the first call
+  for (int r = 0; r < f.runs; ++r) {
+    if (p.beta != 0.0f) {
+      dev.queue().enqueue_write_buffer(buffers.c, 0, in.c.size() * sizeof(float), in.c.data());
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    const GemmTiming t = kernel.run(p, buffers.a, buffers.b, buffers.c);
+    m.pair_host_ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    m.pair_device_ms.push_back(t.total_ms);
+    host_c = in.c;
+    m.pair_openblas_ms.push_back(openblas_gemm(p, in, host_c).host_ms);
+  }
+}
 
 Measurement measure_on_cpu(const GemmFlags& f, const GemmProblem& p, const GemmHostData& in,
                            Streams s) {
@@ -320,6 +344,7 @@ Measurement measure_on_device(const GemmFlags& f, const DeviceInfo& info, const 
   m.run_ms = g.device_ms;
   m.pack_ms = g.pack_ms;
   m.kernel_ms = g.kernel_ms;
+  if (f.vs_openblas) alternate_with_openblas(f, dev, kernel, p, in, buffers, m);
   return m;
 }
 
@@ -352,6 +377,15 @@ void print_json(const GemmFlags& f, const GemmProblem& p, const ChosenConfig& ch
                   {"mean_ms", t.mean},
                   {"std_ms", t.stddev},
                   {"cv", t.cv}};
+  if (!m.pair_openblas_ms.empty()) {
+    const double blas = summarize(m.pair_openblas_ms).median;
+    j["vs_openblas"] = {{"runs", m.pair_openblas_ms.size()},
+                        {"openblas_median_ms", blas},
+                        {"clgauge_median_ms", summarize(m.pair_device_ms).median},
+                        {"clgauge_host_median_ms", summarize(m.pair_host_ms).median},
+                        {"ratio_device", blas / summarize(m.pair_device_ms).median},
+                        {"ratio_host", blas / summarize(m.pair_host_ms).median}};
+  }
   if (!m.pack_ms.empty()) {
     j["timings"]["pack_median_ms"] = summarize(m.pack_ms).median;
     j["timings"]["kernel_median_ms"] = summarize(m.kernel_ms).median;
@@ -396,6 +430,15 @@ void print_text(const GemmFlags& f, const GemmProblem& p, const ChosenConfig& ch
     s.out << "\n";
   } else {
     s.out << "parity       " << (m.cpu_only ? "skipped (no device)" : "not checked") << "\n";
+  }
+  if (!m.pair_openblas_ms.empty()) {
+    const double ours = summarize(m.pair_device_ms).median;
+    const double ours_host = summarize(m.pair_host_ms).median;
+    const double blas = summarize(m.pair_openblas_ms).median;
+    s.out << "openblas     " << m.pair_openblas_ms.size()
+          << " runs alternating with clgauge: median " << blas << " ms, "
+          << p.flops() / (blas * 1e6) << " GFLOP/s; clgauge/OpenBLAS " << blas / ours
+          << " (device time), " << blas / ours_host << " (host wall)\n";
   }
   s.out << "fingerprint  " << hex16(m.fingerprint) << "\n";
 }
@@ -483,6 +526,8 @@ Runner add_gemm_command(CLI::App& app) {
   cmd->add_option("--warmup", f->warmup, "uncounted warm-up runs")->capture_default_str();
   cmd->add_option("--dump", f->dump, "write A.f32, B.f32, C_in.f32, C_out.f32, problem.json");
   cmd->add_flag("--json", f->json, "print one JSON object");
+  cmd->add_flag("--vs-openblas", f->vs_openblas,
+                "also time OpenBLAS sgemm on the host, alternating with the device runs");
   cmd->add_flag("--explain", f->explain,
                 "say which config was chosen and why (tuning database entry, nearest shape, "
                 "default)");

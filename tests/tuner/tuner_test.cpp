@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -21,6 +22,7 @@
 #include "clgauge/error.hpp"
 #include "clgauge/results_store.hpp"
 #include "clgauge/tuning_db.hpp"
+#include "cli/cli_test_util.hpp"
 #include "device_fixture.hpp"
 
 namespace clgauge {
@@ -316,6 +318,41 @@ TEST_F(TunerLive, SigkillMidRunThenResumeLosesNothing) {
     ASSERT_TRUE(again) << e.key.config_id;
     EXPECT_EQ(again->samples_ms, e.samples_ms);
   }
+}
+
+TEST(TunerCli, BadInputIsOneLineExitTwoAndStartsNothing) {
+  const fs::path store = fs::temp_directory_path() / "clgauge-tuner-cli-never.sqlite";
+  fs::remove(store);
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--budget-configs", "0"}, "--budget-configs"},
+      {{"--budget-time", "5 fortnights"}, "--budget-time"},
+      {{"--budget-time", "-3s"}, "--budget-time"},
+      {{"--family", "gemm.nosuch"}, "gemm.nosuch"},
+      {{"--strategy", "guess"}, "guess"},
+      {{"--shapes", "12x,7"}, "--shapes"},
+      {{"--shard", "4/4"}, "--shard"},
+      {{"--top-k", "0"}, "--top-k"},
+      {{"--repeat", "3"}, "--repeat"},
+  };
+  for (const auto& [flags, needle] : cases) {
+    std::vector<std::string> args = {"tune", "--store", store.string()};
+    args.insert(args.end(), flags.begin(), flags.end());
+    const auto r = test::run_cli(args);
+    EXPECT_EQ(r.status, 2) << flags[0] << ": " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
+  }
+  EXPECT_FALSE(fs::exists(store));
+}
+
+TEST_F(TunerLive, GemmAgainstOpenBlasAlternately) {
+  const auto r = test::run_cli(
+      {"gemm", "--m", "64", "--n", "48", "--k", "32", "--runs", "4", "--vs-openblas", "--json"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["vs_openblas"]["runs"], 4);
+  EXPECT_GT(j["vs_openblas"]["ratio_device"].get<double>(), 0);
+  EXPECT_EQ(j["parity"]["passed"], true);
 }
 
 }  // namespace
