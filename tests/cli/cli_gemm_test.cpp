@@ -80,7 +80,10 @@ TEST(GemmCli, JsonReportHasTheContractKeysAndPasses) {
   EXPECT_EQ(j["parity"]["mode"], "bitwise");
   EXPECT_EQ(j["timings"]["runs_ms"].size(), 3u);
   EXPECT_EQ(j["problem"]["ldc"], 17);
-  EXPECT_EQ(j["config"]["source"], "device-default");
+  // No config given: the tuning database's choice (a shipped database may cover this device).
+  const std::string source = j["config"]["source"];
+  EXPECT_TRUE(source == "device-default" || source == "tuned-exact" || source == "tuned-nearest")
+      << source;
   EXPECT_LE(j["gflops"]["min"].get<double>(), j["gflops"]["median"].get<double>());
   EXPECT_EQ(j["env_fingerprint"].get<std::string>().size(), 16u);
 }
