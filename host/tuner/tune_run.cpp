@@ -270,13 +270,20 @@ void TuneRun::tune_shape(const GemmProblem& p) {
   std::uint64_t space_total = 0;
   for (const auto& s : spaces_) space_total += s.search.configs.size();
   shape_->space_size = space_total;
-  // The budget is shared among the spaces: each takes an equal part of what is left, and
-  // what a small space does not use passes to the next.
+  // The budget is shared among the spaces: smallest space first, each takes an equal part
+  // of what is left, and what a small space does not use passes to the larger ones.
+  std::vector<std::size_t> by_size(spaces_.size());
+  for (std::size_t i = 0; i < by_size.size(); ++i) by_size[i] = i;
+  std::stable_sort(by_size.begin(), by_size.end(), [&](std::size_t a, std::size_t b) {
+    return spaces_[a].search.configs.size() < spaces_[b].search.configs.size();
+  });
+  budgets.assign(spaces_.size(), 0);
   std::uint64_t left = req_.budget_configs.value_or(space_total);
-  for (std::size_t i = 0; i < spaces_.size(); ++i) {
-    const std::uint64_t share = (left + (spaces_.size() - i) - 1) / (spaces_.size() - i);
-    budgets.push_back(std::min<std::uint64_t>(share, spaces_[i].search.configs.size()));
-    left -= budgets.back();
+  for (std::size_t r = 0; r < by_size.size(); ++r) {
+    const std::size_t i = by_size[r];
+    const std::uint64_t share = (left + (spaces_.size() - r) - 1) / (spaces_.size() - r);
+    budgets[i] = std::min<std::uint64_t>(share, spaces_[i].search.configs.size());
+    left -= budgets[i];
   }
   shape_total_ = 0;
   for (auto b : budgets) shape_total_ += b;
