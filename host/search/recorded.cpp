@@ -15,6 +15,7 @@
 #include "clgauge/error.hpp"
 #include "clgauge/hash.hpp"
 #include "clgauge/search.hpp"
+#include "runtime/json_io.hpp"
 
 namespace clgauge {
 namespace {
@@ -293,11 +294,16 @@ RecordedSpace parse_kernel_tuner_cache(std::string_view bytes, std::string_view 
     bytes = text;
   }
   ordered_json doc;
+  io::check_json_depth(bytes, source, io::kMaxJsonDepth);
   try {
     doc = ordered_json::parse(bytes);
   } catch (const nlohmann::json::parse_error& e) {
     bad(source, "neither a Kernel Tuner cache nor a clgauge results store (not JSON: byte " +
                     std::to_string(e.byte) + ")");
+  } catch (const nlohmann::json::exception& e) {
+    // Valid syntax the reader cannot hold, e.g. a number that overflows a double (fuzzing).
+    bad(source, "unreadable JSON value (nlohmann::json error " + std::to_string(e.id) +
+                    ", e.g. a number that overflows a double)");
   }
   if (!doc.is_object() || !doc.contains("cache") || !doc.contains("tune_params_keys")) {
     bad(source,
