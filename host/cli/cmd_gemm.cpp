@@ -21,6 +21,7 @@
 #include "clgauge/stats.hpp"
 #include "clgauge/tuning_db.hpp"
 #include "cli/command.hpp"
+#include "tuner/protocol.hpp"
 
 namespace bc = boost::compute;
 using json = nlohmann::ordered_json;
@@ -199,21 +200,9 @@ ChosenConfig choose_config(const GemmFlags& f, const DeviceInfo* device, const G
           ""};
 }
 
+// The problem as the tuner's workers also see it (tuner/protocol.hpp).
 json problem_json(const GemmProblem& p) {
-  return {{"m", p.m},
-          {"n", p.n},
-          {"k", p.k},
-          {"layout", std::string(to_string(p.layout))},
-          {"trans_a", std::string(to_string(p.trans_a))},
-          {"trans_b", std::string(to_string(p.trans_b))},
-          {"alpha", p.alpha},
-          {"beta", p.beta},
-          {"lda", p.lda},
-          {"ldb", p.ldb},
-          {"ldc", p.ldc},
-          {"offset_a", p.offset_a},
-          {"offset_b", p.offset_b},
-          {"offset_c", p.offset_c}};
+  return tuner::problem_to_json(p);
 }
 
 json config_json(const GemmConfig& c, const std::string& source) {

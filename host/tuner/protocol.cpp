@@ -30,7 +30,10 @@ json problem_to_json(const GemmProblem& p) {
           {"beta", p.beta},
           {"lda", p.lda},
           {"ldb", p.ldb},
-          {"ldc", p.ldc}};
+          {"ldc", p.ldc},
+          {"offset_a", p.offset_a},
+          {"offset_b", p.offset_b},
+          {"offset_c", p.offset_c}};
 }
 
 GemmProblem problem_from_json(const json& j) {
@@ -46,6 +49,9 @@ GemmProblem problem_from_json(const json& j) {
   p.lda = j.at("lda").get<std::int64_t>();
   p.ldb = j.at("ldb").get<std::int64_t>();
   p.ldc = j.at("ldc").get<std::int64_t>();
+  p.offset_a = j.value("offset_a", std::int64_t{0});
+  p.offset_b = j.value("offset_b", std::int64_t{0});
+  p.offset_c = j.value("offset_c", std::int64_t{0});
   return p;
 }
 
