@@ -3,9 +3,12 @@
 
 #include <charconv>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <optional>
+
+#include <unistd.h>
 
 #include "clgauge/error.hpp"
 #include "clgauge/hash.hpp"
@@ -58,6 +61,14 @@ std::vector<T> parse_list(const std::string& text, const char* field) {
 
 int run_generate(const PropagateFlags& f, Streams s) {
   if (f.out.empty()) bad("--out: required with --generate");
+  // Checked before generating: a graph of 10^7 edges must not be built only to be lost.
+  const std::filesystem::path out_path(f.out);
+  const std::filesystem::path parent =
+      out_path.has_parent_path() ? out_path.parent_path() : std::filesystem::path(".");
+  if (std::filesystem::is_directory(out_path) || !std::filesystem::is_directory(parent) ||
+      ::access(parent.c_str(), W_OK) != 0) {
+    bad("--out '" + f.out + "': cannot write there (its folder is missing or not writable)");
+  }
   if (f.nodes < 1 || f.nodes > std::numeric_limits<std::int32_t>::max() - 1) {
     bad("--nodes: " + std::to_string(f.nodes) + " must be in [1, 2^31 - 1)");
   }

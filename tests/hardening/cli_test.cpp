@@ -64,6 +64,12 @@ TEST(HardeningCli, MissingFilesAndDirectoriesAreUserMistakes) {
   EXPECT_TRUE(is_user_error(run_cli({"propagate", "--graph", "/no/such/graph.bin"}), "propagate",
                             "--graph"));
   EXPECT_TRUE(is_user_error(run_cli({"propagate", "--graph", dir}), "propagate", "directory"));
+  EXPECT_TRUE(is_user_error(run_cli({"propagate", "--generate", "uniform", "--nodes", "10",
+                                     "--edges", "20", "--out", "/no/such/dir/g.bin"}),
+                            "propagate", "--out"));
+  EXPECT_TRUE(is_user_error(run_cli({"propagate", "--generate", "uniform", "--nodes", "10",
+                                     "--edges", "20", "--out", dir}),
+                            "propagate", "--out"));
   EXPECT_TRUE(is_user_error(
       run_cli({"propagate", "--graph", kLimits, "--seeds-file", "/no/such/seeds.json"}),
       "propagate", "--seeds-file"));
