@@ -148,6 +148,7 @@ void register_commands(CLI::App& app, Registered& reg) {
   add(&add_db_command);
   add(&add_devices_command);
   add(&add_gemm_command);
+  add(&add_parity_command);
   add(&add_plan_command);
   add(&add_propagate_command);
   add(&add_tune_command);

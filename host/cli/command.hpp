@@ -24,6 +24,7 @@ using Runner = std::function<int(Streams)>;
 Runner add_db_command(CLI::App& app);
 Runner add_devices_command(CLI::App& app);
 Runner add_gemm_command(CLI::App& app);
+Runner add_parity_command(CLI::App& app);
 Runner add_plan_command(CLI::App& app);
 Runner add_propagate_command(CLI::App& app);
 Runner add_tune_command(CLI::App& app);

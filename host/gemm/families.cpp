@@ -7,6 +7,7 @@
 #include "clgauge/config_id.hpp"
 #include "clgauge/error.hpp"
 #include "clgauge/gemm.hpp"
+#include "clgauge/kernels.hpp"
 #include "gemm/family.hpp"
 
 namespace clgauge {
@@ -34,14 +35,69 @@ std::string FamilyImpl::build_options(const GemmConfig& c) const {
   return opts;
 }
 
-const std::vector<const FamilyImpl*>& family_impls() {
-  static const std::vector<const FamilyImpl*> all = [] {
-    std::vector<const FamilyImpl*> v = {&direct_family(), &localtile_family(), &regtile_family()};
-    std::sort(v.begin(), v.end(),
-              [](const auto* x, const auto* y) { return x->info().name < y->info().name; });
+std::string FamilyImpl::source() const {
+  return std::string(kernel_source(info().kernel));
+}
+
+Geometry FamilyImpl::bind_post(boost::compute::kernel&, const GemmConfig& c,
+                               const LaunchOperands&) const {
+  throw Error(ReasonCode::internal, c.family + " has no second pass");
+}
+
+namespace {
+
+void sort_by_name(std::vector<const FamilyImpl*>& v) {
+  std::sort(v.begin(), v.end(),
+            [](const auto* x, const auto* y) { return x->info().name < y->info().name; });
+}
+
+// The registry: the built-in families plus any a test registered.
+std::vector<const FamilyImpl*>& registry() {
+  static std::vector<const FamilyImpl*> all = [] {
+    std::vector<const FamilyImpl*> v = {&direct_family(), &localtile_family(), &regtile_family(),
+                                        &splitk_family()};
+    sort_by_name(v);
     return v;
   }();
   return all;
+}
+
+std::vector<GemmFamily>& registry_infos() {
+  static std::vector<GemmFamily> infos = [] {
+    std::vector<GemmFamily> v;
+    for (const auto* f : registry()) v.push_back(f->info());
+    return v;
+  }();
+  return infos;
+}
+
+void rebuild_infos() {
+  sort_by_name(registry());
+  registry_infos().clear();
+  for (const auto* f : registry()) registry_infos().push_back(f->info());
+}
+
+}  // namespace
+
+const std::vector<const FamilyImpl*>& family_impls() {
+  return registry();
+}
+
+void register_test_family(const FamilyImpl& family) {
+  for (const auto* f : registry()) {
+    if (f->info().name == family.info().name) {
+      throw Error(ReasonCode::bad_input, "family '" + f->info().name + "' is already registered");
+    }
+  }
+  registry().push_back(&family);
+  rebuild_infos();
+}
+
+void unregister_test_family(std::string_view name) {
+  auto& r = registry();
+  r.erase(std::remove_if(r.begin(), r.end(), [&](const auto* f) { return f->info().name == name; }),
+          r.end());
+  rebuild_infos();
 }
 
 const FamilyImpl& family_impl(std::string_view name) {
@@ -86,12 +142,7 @@ std::optional<std::string> work_group_invalid(const GemmConfig& c, const DeviceL
 }  // namespace gemm_detail
 
 const std::vector<GemmFamily>& gemm_families() {
-  static const std::vector<GemmFamily> all = [] {
-    std::vector<GemmFamily> v;
-    for (const auto* f : gemm_detail::family_impls()) v.push_back(f->info());
-    return v;
-  }();
-  return all;
+  return gemm_detail::registry_infos();
 }
 
 const GemmFamily& gemm_family(std::string_view name) {

@@ -48,6 +48,8 @@ struct LaunchOperands {
   const boost::compute::buffer* a_panels = nullptr;  // set when PackNeeds::panel_a > 0
   const boost::compute::buffer* b_panels = nullptr;  // set when PackNeeds::panel_b > 0
   std::int64_t kp = 0;                               // K rounded up to k_block
+  // set when scratch_floats() > 0: written by the main kernel, read by the second pass
+  const boost::compute::buffer* scratch = nullptr;
 };
 
 // Global and local sizes of the main kernel (dimension 0 = columns of tiles).
@@ -72,6 +74,18 @@ class FamilyImpl {
   // Sets the main kernel's arguments for one problem and returns its geometry.
   virtual Geometry bind(boost::compute::kernel& kernel, const GemmConfig& c,
                         const LaunchOperands& ops) const = 0;
+  // The OpenCL C source of the family's program (default: kernels_cl/<kernel>.cl).
+  virtual std::string source() const;
+
+  // An optional second pass after the main kernel (split-K: the main kernel leaves
+  // partial sums in a scratch buffer, the second pass reduces them into C). Its entry
+  // point lives in the same program; "" (the default) means there is none.
+  virtual std::string post_entry(const GemmConfig&) const { return {}; }
+  // Floats of scratch the main kernel and the second pass share for one problem.
+  virtual std::size_t scratch_floats(const GemmConfig&, const GemmProblem&) const { return 0; }
+  // Sets the second pass's arguments and returns its geometry (only with post_entry).
+  virtual Geometry bind_post(boost::compute::kernel& kernel, const GemmConfig& c,
+                             const LaunchOperands& ops) const;
 };
 
 // The registered families, in name order.
@@ -88,6 +102,14 @@ bool direct_swaps_operands(const GemmProblem& p);
 bool direct_gathers(const GemmProblem& p);
 const FamilyImpl& localtile_family();
 const FamilyImpl& regtile_family();
+const FamilyImpl& splitk_family();
+
+// Tests only: adds a family to the registry (for example a deliberately wrong kernel,
+// whose source() may be a string), or removes it again. The registry and gemm_families()
+// are rebuilt in name order. Not thread-safe: call it while nothing else uses families.
+// Throws Error(bad_input) for a name that is already registered.
+void register_test_family(const FamilyImpl& family);
+void unregister_test_family(std::string_view name);
 
 // Helpers for the rules.
 std::string rule_failed(const std::string& rule, const GemmConfig& c);

@@ -42,10 +42,12 @@ GemmKernel::GemmKernel(Device& device, const ProgramCache& cache, GemmConfig con
   if (auto why = gemm_config_invalid_reason(config_, device.info())) {
     throw Error(ReasonCode::invalid_config, *why);
   }
-  const auto main =
-      build_program(device, cache, config_.family + " " + config_.id(),
-                    kernel_source(family.info().kernel), family.build_options(config_));
+  const auto main = build_program(device, cache, config_.family + " " + config_.id(),
+                                  family.source(), family.build_options(config_));
   main_ = main.program.create_kernel(family.info().kernel);
+  if (const auto post = family.post_entry(config_); !post.empty()) {
+    post_ = main.program.create_kernel(post);
+  }
   build_ms_ += main.build_ms;
   from_cache_ = main.from_cache;
 
@@ -98,22 +100,30 @@ GemmTiming GemmKernel::run(const GemmProblem& problem, const bc::buffer& a, cons
           enqueue_pack(pack_b_, p.n, needs.panel_b, b, gemm_detail::b_strides(p), b_panels_));
     }
 
+    const std::size_t scratch = family.scratch_floats(config_, p);
+    if (scratch > 0) ensure_size(scratch_, ctx, scratch);
     const gemm_detail::LaunchOperands ops{p,
                                           a,
                                           b,
                                           c,
                                           needs.panel_a > 0 ? &a_panels_ : nullptr,
                                           needs.panel_b > 0 ? &b_panels_ : nullptr,
-                                          kp};
+                                          kp,
+                                          scratch > 0 ? &scratch_ : nullptr};
     const auto g = family.bind(main_, config_, ops);
     bc::event ev_main =
         q.enqueue_nd_range_kernel(main_, 2, nullptr, g.global.data(), g.local.data());
-    ev_main.wait();
+    bc::event ev_last = ev_main;
+    if (post_.get() != nullptr) {
+      const auto gp = family.bind_post(post_, config_, ops);
+      ev_last = q.enqueue_nd_range_kernel(post_, 2, nullptr, gp.global.data(), gp.local.data());
+    }
+    ev_last.wait();
 
     GemmTiming t;
-    t.kernel_ms = event_ms(ev_main);
+    t.kernel_ms = event_ms(ev_main) + (post_.get() != nullptr ? event_ms(ev_last) : 0.0);
     for (const auto& e : packs) t.pack_ms += event_ms(e);
-    t.total_ms = span_ms(packs.empty() ? ev_main : packs.front(), ev_main);
+    t.total_ms = span_ms(packs.empty() ? ev_main : packs.front(), ev_last);
     return t;
   } catch (const bc::opencl_error& e) {
     throw Error(ReasonCode::launch_failed,

@@ -3,7 +3,7 @@
 //
 //   C = alpha * op(A) * op(B) + beta * C      float32, op = none or transpose
 //
-// Bitwise contract (every config of every family here): for each element
+// Bitwise contract (every config of every family with GemmFamily::bitwise): for each element
 //   acc = 0.0f; for k = 0..K-1: acc = fma(a(i,k), b(k,j), acc)
 //   t = alpha * acc; result = (beta == 0) ? t : fma(beta, c_old, t)
 // and C is never read when beta == 0.
@@ -98,9 +98,11 @@ struct GemmParam {
 };
 
 struct GemmFamily {
-  std::string name;               // "gemm.direct", "gemm.localtile", "gemm.regtile"
-  std::string kernel;             // kernels_cl/<kernel>.cl and its entry point
-  bool bitwise = true;            // every config gives the canonical bits
+  std::string name;    // "gemm.direct", "gemm.localtile", "gemm.regtile", "gemm.splitk"
+  std::string kernel;  // kernels_cl/<kernel>.cl and its entry point
+  // Every config gives the canonical bits. false: tolerance-only (gemm.splitk sums K in
+  // chunks), held to the gamma(K) bound of compare_tolerance and never a device default.
+  bool bitwise = true;
   std::vector<GemmParam> params;  // declared order
 };
 
@@ -182,6 +184,8 @@ class GemmKernel {
   boost::compute::kernel pack_b_;
   boost::compute::buffer a_panels_;
   boost::compute::buffer b_panels_;
+  boost::compute::kernel post_;     // a family's second pass (split-K reduction), if any
+  boost::compute::buffer scratch_;  // what the main kernel leaves for the second pass
   double build_ms_ = 0;
   bool from_cache_ = false;
 };

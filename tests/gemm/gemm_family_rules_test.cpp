@@ -154,7 +154,8 @@ TEST(GemmDirectRules, CanonicalStringIsGolden) {
   EXPECT_TRUE(gemm_family("gemm.direct").bitwise);
   std::vector<std::string> names;
   for (const auto& f : gemm_families()) names.push_back(f.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"gemm.direct", "gemm.localtile", "gemm.regtile"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"gemm.direct", "gemm.localtile", "gemm.regtile",
+                                             "gemm.splitk"}));
 }
 
 }  // namespace
