@@ -646,6 +646,11 @@ ConfigSelection select_gemm_config(
       } catch (const Error& err) {  // a family this clgauge does not know
         invalid = err.what();
       }
+      // gemm() promises the canonical bits: a tolerance-only family's entry is kept in the
+      // database (and shown by `clgauge db show`) but never selected.
+      if (!invalid && !gemm_family(e.config.family).bitwise) {
+        invalid = "tolerance-only family " + e.config.family + " (not the canonical bits)";
+      }
       if (invalid) {
         skipped.push_back(k.str() + " in " + dbs[d].first.string() + ": " + *invalid);
         continue;

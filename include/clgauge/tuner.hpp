@@ -44,7 +44,8 @@ struct TuneProgress {
 struct TuneRequest {
   // Shapes: m, n, k with the layout and ops below (alpha = 1, beta = 0).
   std::vector<GemmProblem> shapes;
-  // Families to search ("gemm.regtile", ...; "all" = every family); each brings its shipped
+  // Families to search ("gemm.regtile", ...; "all" = every bitwise family, so a
+  // tolerance-only one such as gemm.splitk is searched only when named); each brings its shipped
   // basic spaces. `spaces` (files) replaces that choice when not empty.
   std::vector<std::string> families = {"all"};
   std::vector<std::filesystem::path> spaces;

@@ -590,6 +590,22 @@ TEST(TuningDbSelect, InvalidEntriesAreSkippedAndNamed) {
   EXPECT_NE(all_bad.explanation.find("skipped 1 entry"), std::string::npos);
 }
 
+TEST(TuningDbSelect, ToleranceOnlyEntriesAreKeptButNeverSelected) {
+  const auto dev = fake_device();
+  // What `clgauge tune --family gemm.splitk` records: its own key, beside the "all" entry.
+  const auto splitk =
+      entry(1024, 1024, 1024, 900, GemmConfig::defaults_for("gemm.splitk"), "gemm.splitk");
+  const auto ok = entry(1024, 1024, 1024, 100, regtile(4, 16, 16, 8, 8));
+  const auto sel = select_gemm_config(dev, problem(1024, 1024, 1024), one_db({splitk, ok}));
+  EXPECT_EQ(sel.source, "tuned-exact");
+  EXPECT_EQ(sel.config, ok.config);
+  EXPECT_NE(sel.explanation.find("tolerance-only family gemm.splitk"), std::string::npos)
+      << sel.explanation;
+  const auto only = select_gemm_config(dev, problem(1024, 1024, 1024), one_db({splitk}));
+  EXPECT_EQ(only.source, "device-default");
+  EXPECT_TRUE(gemm_family(only.config.family).bitwise);
+}
+
 TEST(TuningDbSelect, EntryFromAnotherVersionOrFingerprintIsUsedAndSaysSo) {
   const auto dev = fake_device();
   auto e = entry(128, 128, 128, 40);

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -24,6 +25,7 @@
 #include "clgauge/tuning_db.hpp"
 #include "cli/cli_test_util.hpp"
 #include "device_fixture.hpp"
+#include "tuner/tune_run.hpp"
 
 namespace clgauge {
 namespace {
@@ -87,6 +89,20 @@ TEST(TunerGates, PromoteIterateRefineOnSyntheticReplays) {
   r.clear();
   v = decide(r, 100, 0.03, 1.10);
   EXPECT_EQ(v.decision, TuneDecision::refine);
+}
+
+TEST(TunerRequest, AllFamiliesMeansEveryBitwiseFamily) {
+  TuneRequest all;
+  std::set<std::string> searched;
+  for (const auto& f : tuner::request_space_files(all)) searched.insert(f.stem().string());
+  for (const auto& fam : gemm_families()) {
+    for (const auto& space : gemm_family_spaces(fam.name)) {
+      EXPECT_EQ(searched.count(space), fam.bitwise ? 1u : 0u) << fam.name << " " << space;
+    }
+  }
+  TuneRequest named;
+  named.families = {"gemm.splitk"};
+  ASSERT_FALSE(tuner::request_space_files(named).empty());
 }
 
 TEST(TunerRequest, BadRequestsAreRefusedBeforeAnythingRuns) {
