@@ -23,7 +23,7 @@ struct BenchFlags {
   std::string vs;
   std::vector<std::string> clblast_params;
   double min_time = 1.0;
-  std::uint64_t max_runs = 30;
+  std::uint64_t max_runs = 20;
   double target_ci = 2.0;
   std::uint64_t seed = 42;
   bool json = false;

@@ -48,7 +48,7 @@ struct BenchRequest {
   std::vector<ClblastParams> clblast_params;
   double min_time_s = 1.0;     // per shape: timed rounds last at least this long
   std::size_t min_runs = 6;    // per contestant: 6 is the fewest with an exact 95% median CI
-  std::size_t max_runs = 30;   // per contestant
+  std::size_t max_runs = 20;   // per contestant
   double target_ci_pct = 2.0;  // stop when every median's 95% CI half-width is within this
   int warmup = 1;              // uncounted interleaved rounds before the timed ones
   std::uint64_t seed = 42;     // inputs and bootstrap resampling
@@ -90,7 +90,7 @@ ResolvedConfig resolve_bench_config(std::string_view item, const DeviceInfo& dev
 
 struct BenchLoopOptions {
   std::size_t min_runs = 6;
-  std::size_t max_runs = 30;
+  std::size_t max_runs = 20;
   int warmup = 1;
   double min_time_s = 0;
   double target_ci_pct = 2.0;
