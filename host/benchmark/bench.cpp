@@ -130,8 +130,13 @@ void validate(const BenchRequest& r) {
     throw bad("--configs: no contestants (give configs or --vs baselines)");
   }
   if (r.shapes.empty()) throw bad("--shapes: empty shape list");
-  for (const auto& item : r.configs) {
+  for (std::size_t i = 0; i < r.configs.size(); ++i) {
+    const std::string& item = r.configs[i];
     if (item.empty()) throw bad("--configs: empty item");
+    if (std::find(r.configs.begin(), r.configs.begin() + static_cast<std::ptrdiff_t>(i), item) !=
+        r.configs.begin() + static_cast<std::ptrdiff_t>(i)) {
+      throw bad(item_label(item) + ": given twice");
+    }
     if (item == "default" || item == "tuned" || is_hex16(item)) continue;
     if (item.rfind("family:", 0) == 0) {
       try {

@@ -61,9 +61,9 @@ struct BenchRequest {
   std::function<void(const std::string&)> progress;
 };
 
-// Throws Error(bad_input) naming the field: no configs or shapes, an empty or malformed
-// --configs item (syntax and family names; ids are looked up later), an unknown baseline,
-// a baseline given twice, max_runs 0 or below min_runs, min_runs 0, target_ci_pct outside
+// Throws Error(bad_input) naming the field: no contestants or no shapes, an empty or
+// malformed --configs item (syntax and family names; ids are looked up later), an item or
+// baseline given twice, an unknown baseline, max_runs 0, min_runs 0, target_ci_pct outside
 // (0, 100), a negative or non-finite min_time_s, warmup < 0, resamples 0, CLBlast
 // parameters without the clblast baseline.
 void validate(const BenchRequest& request);

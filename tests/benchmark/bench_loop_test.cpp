@@ -145,6 +145,9 @@ TEST(BenchLoop, ValidateNamesTheField) {
   r.configs = {"family=gemm.direct;MR=1"};
   EXPECT_NE(validate_error(r).find("family=gemm.direct;MR=1"), std::string::npos);
   r = good_request();
+  r.configs = {"default", "tuned", "default"};
+  EXPECT_NE(validate_error(r).find("'default': given twice"), std::string::npos);
+  r = good_request();
   r.shapes.clear();
   EXPECT_NE(validate_error(r).find("--shapes"), std::string::npos);
   r = good_request();
