@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config git
   pocl-opencl-icd ocl-icd-opencl-dev opencl-headers opencl-clhpp-headers clinfo
-  libclblast-dev libboost-dev
+  libclblast-dev clblast-utils libboost-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev libxxhash-dev librandom123-dev libmuparser-dev
   libsqlite3-dev libopenblas-dev

@@ -145,6 +145,7 @@ void register_commands(CLI::App& app, Registered& reg) {
     Runner r = adder(app);
     reg.commands.emplace_back(app.get_subcommands({}).back(), std::move(r));
   };
+  add(&add_bench_command);
   add(&add_db_command);
   add(&add_devices_command);
   add(&add_gemm_command);

@@ -21,6 +21,7 @@ struct Streams {
 // Exit status: 0 success, 1 the job ran and failed (parity, device), 2 bad input.
 using Runner = std::function<int(Streams)>;
 
+Runner add_bench_command(CLI::App& app);
 Runner add_db_command(CLI::App& app);
 Runner add_devices_command(CLI::App& app);
 Runner add_gemm_command(CLI::App& app);

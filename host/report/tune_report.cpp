@@ -768,21 +768,11 @@ std::string first_lines(const std::string& s, std::size_t n) {
   return out;
 }
 
-// Draws the plots of every shape that has a successful candidate; returns those written.
-std::vector<fs::path> draw_plots(const Report& r, const fs::path& dir,
-                                 std::vector<std::string>& warnings) {
-  std::string script;
-  std::vector<fs::path> expected;
-  for (const auto& s : r.shapes) {
-    if (ranked(s).empty()) {
-      warnings.push_back("shape " + s.shape + ": no candidate ran successfully; no plots");
-      continue;
-    }
-    script += plot_script(s);
-    expected.push_back(dir / ranked_plot(s.shape));
-    expected.push_back(dir / progress_plot(s.shape));
-  }
-  if (expected.empty()) return {};
+}  // namespace
+
+std::vector<fs::path> draw_gnuplot_pngs(const std::string& script, const fs::path& dir,
+                                        const std::vector<fs::path>& expected,
+                                        std::vector<std::string>& warnings) {
   const auto run = run_gnuplot(script, dir);
   if (run.spawn_error == ENOENT) {
     warnings.push_back("gnuplot not found on PATH: no plots (install Debian package gnuplot-nox)");
@@ -808,6 +798,30 @@ std::vector<fs::path> draw_plots(const Report& r, const fs::path& dir,
     }
   }
   return written;
+}
+
+std::string gnuplot_quote(std::string_view s) {
+  return gp_quote(s);
+}
+
+namespace {
+
+// Draws the plots of every shape that has a successful candidate; returns those written.
+std::vector<fs::path> draw_plots(const Report& r, const fs::path& dir,
+                                 std::vector<std::string>& warnings) {
+  std::string script;
+  std::vector<fs::path> expected;
+  for (const auto& s : r.shapes) {
+    if (ranked(s).empty()) {
+      warnings.push_back("shape " + s.shape + ": no candidate ran successfully; no plots");
+      continue;
+    }
+    script += plot_script(s);
+    expected.push_back(dir / ranked_plot(s.shape));
+    expected.push_back(dir / progress_plot(s.shape));
+  }
+  if (expected.empty()) return {};
+  return draw_gnuplot_pngs(script, dir, expected, warnings);
 }
 
 void write_text(const fs::path& file, const std::string& text, const fs::path& dir) {

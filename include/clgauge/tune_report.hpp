@@ -32,4 +32,14 @@ std::string tune_report_markdown(std::string_view report_json, bool link_plots);
 // horizontal lines) and "<shape>-progress.png" (each evaluation and the best so far).
 ReportFiles write_tune_report(std::string_view report_json, const std::filesystem::path& dir);
 
+// The gnuplot runner behind the plots above, shared with `clgauge bench --plot`: runs
+// `script` (data inline) as a child process in `dir` (60 s at most) and returns the files of
+// `expected` that are PNGs afterwards; the others are removed. A missing or failing gnuplot
+// and each plot not drawn add a line to `warnings`.
+std::vector<std::filesystem::path> draw_gnuplot_pngs(
+    const std::string& script, const std::filesystem::path& dir,
+    const std::vector<std::filesystem::path>& expected, std::vector<std::string>& warnings);
+// A gnuplot single-quoted string ('' for a quote, line breaks as spaces).
+std::string gnuplot_quote(std::string_view s);
+
 }  // namespace clgauge
