@@ -559,6 +559,7 @@ DeviceGraphs build_device_graphs(Device& device, const bc::program& program,
     const auto tb = std::chrono::steady_clock::now();
     d.csr_begin = q.enqueue_marker();
     if (n == 0) {
+      d.build = how;  // nothing to build
       const std::int32_t zero = 0;
       q.enqueue_fill_buffer(d.t_ptr, &zero, sizeof zero, 0, 4);
     } else {
