@@ -321,6 +321,8 @@ PropagateBatchResult PropagateDeviceBatch::run_validated(std::span<const Seeds> 
     pull.set_arg(19, counters);
     // Pulls d0 .. d0+count-1 into slots 1 .. count (slot 0: the expand of F_0).
     std::int64_t launched = 0;  // pulls launched so far
+    std::vector<float> acc_host(n);
+    bool acc_read = false;  // acc_host already holds the final acc
     std::int64_t round_start = 0;
     auto launch_round = [&](bool with_expand) {
       round_start = launched;
@@ -341,6 +343,12 @@ PropagateBatchResult PropagateDeviceBatch::run_validated(std::span<const Seeds> 
         pull.set_arg(17, expanding[1 - cur]);
         pull.set_arg(18, touched[1 - cur]);
         launch(pull, 20, static_cast<std::size_t>(1 + i));
+      }
+      // When no pull can follow this round (the caps allow none), acc is final once it
+      // has run: read it in the same wait.
+      if (launched == limit && n > 0) {
+        q.enqueue_read_buffer_async(acc, 0, n * sizeof(float), acc_host.data());
+        acc_read = true;
       }
       read_counters(used);
     };
@@ -374,8 +382,7 @@ PropagateBatchResult PropagateDeviceBatch::run_validated(std::span<const Seeds> 
         frontier[gi] = kg[next_frontier];
       }
     }
-    std::vector<float> acc_host(n);
-    if (n > 0) q.enqueue_read_buffer(acc, 0, n * sizeof(float), acc_host.data());
+    if (n > 0 && !acc_read) q.enqueue_read_buffer(acc, 0, n * sizeof(float), acc_host.data());
     for (const auto& ev : events) tm.kernel_ms += event_ms(ev);
     lease.give_back();  // the read was blocking and the queue is in order: all done
 
