@@ -30,7 +30,6 @@ void validate_batch(std::span<const Graph> graphs, std::span<const Seeds> seeds,
 enum class Memory {
   device,      // plain read-write buffer
   host_array,  // on host-memory devices: 2 MiB-aligned host memory (CL_MEM_USE_HOST_PTR)
-  mapped,      // CL_MEM_ALLOC_HOST_PTR, filled through a map
 };
 constexpr std::size_t kPoolBytes = std::size_t{1} << 30;
 
@@ -62,8 +61,9 @@ class Lease {
 // How graph arrays reach the device. `automatic` asks the device: one that shares
 // host memory (CL_DEVICE_HOST_UNIFIED_MEMORY) gets `host_memory`, any other `copy`.
 //   host_memory: a single borrowed graph is read in place (CL_MEM_USE_HOST_PTR); a
-//                batch is concatenated straight into mapped CL_MEM_ALLOC_HOST_PTR
-//                buffers. No staging copy either way.
+//                batch is concatenated by the host into host memory blocks (pooled,
+//                aligned) that then back CL_MEM_USE_HOST_PTR buffers. No staging copy,
+//                no map, no wait either way.
 //   copy:        device buffers filled by writes on a second queue, in the order the
 //                in-CSR build needs them, so later arrays travel while it runs.
 enum class UploadMode { automatic, host_memory, copy };

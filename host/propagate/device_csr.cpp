@@ -104,6 +104,97 @@ bc::buffer large_buffer(const bc::context& ctx, std::size_t bytes, bool host_mem
   return buf;
 }
 
+// Host memory blocks for arrays the host fills before their buffer exists: the buffer is
+// then created over the block with CL_MEM_USE_HOST_PTR, so its content is the block's
+// from the start (no map, no wait for the device). The block goes back to this pool
+// from the buffer's destructor callback, which runs once no command uses it.
+struct HostBlock {
+  void* ptr = nullptr;
+  std::size_t size = 0;
+};
+struct BlockPool {
+  std::mutex mutex;
+  std::vector<HostBlock> free;  // oldest first
+  std::size_t bytes = 0;
+};
+BlockPool& block_pool() {
+  static BlockPool* p = new BlockPool;  // never destroyed, like the buffer pool
+  return *p;
+}
+
+HostBlock take_block(std::size_t bytes) {
+  {
+    BlockPool& p = block_pool();
+    const std::lock_guard<std::mutex> lock(p.mutex);
+    std::size_t best = p.free.size();
+    for (std::size_t i = 0; i < p.free.size(); ++i) {
+      const std::size_t size = p.free[i].size;
+      if (size < bytes || size / 2 > bytes) continue;
+      if (best == p.free.size() || size < p.free[best].size) best = i;
+    }
+    if (best < p.free.size()) {
+      const HostBlock b = p.free[best];
+      p.bytes -= b.size;
+      p.free.erase(p.free.begin() + static_cast<std::ptrdiff_t>(best));
+      return b;
+    }
+  }
+  // 2 MiB-aligned (huge pages requested) when large, page-aligned otherwise: either
+  // satisfies any CL_DEVICE_MEM_BASE_ADDR_ALIGN in practice (at most 128 bytes on the
+  // devices we know).
+  constexpr std::size_t kHuge = std::size_t{2} << 20, kSmall = 4096;
+  const std::size_t align = bytes >= kHuge ? kHuge : kSmall;
+  const std::size_t rounded = (bytes + align - 1) / align * align;
+  HostBlock b{std::aligned_alloc(align, rounded), rounded};
+  if (b.ptr == nullptr) throw bc::opencl_error(CL_OUT_OF_HOST_MEMORY);
+#ifdef MADV_HUGEPAGE
+  if (align == kHuge) madvise(b.ptr, rounded, MADV_HUGEPAGE);
+#endif
+  return b;
+}
+
+void give_block(const HostBlock& b) {
+  BlockPool& p = block_pool();
+  const std::lock_guard<std::mutex> lock(p.mutex);
+  p.free.push_back(b);
+  p.bytes += b.size;
+  while (p.bytes > kPoolBytes) {
+    p.bytes -= p.free.front().size;
+    std::free(p.free.front().ptr);
+    p.free.erase(p.free.begin());
+  }
+}
+
+void BOOST_COMPUTE_CL_CALLBACK return_block(cl_mem, void* data) {
+  const auto* b = static_cast<HostBlock*>(data);
+  give_block(*b);
+  delete b;
+}
+
+// A buffer over a block the host has filled (`bytes` of it are the array).
+bc::buffer filled_buffer(const bc::context& ctx, const HostBlock& block, std::size_t bytes) {
+  cl_int err = CL_SUCCESS;
+  cl_mem mem = clCreateBuffer(ctx.get(), CL_MEM_READ_WRITE | CL_MEM_USE_HOST_PTR,
+                              std::max<std::size_t>(bytes, 4), block.ptr, &err);
+  if (err != CL_SUCCESS) {
+    give_block(block);
+    throw bc::opencl_error(err);
+  }
+  bc::buffer buf(mem, false);
+  auto* data = new HostBlock(block);
+  err = clSetMemObjectDestructorCallback(mem, return_block, data);
+  if (err != CL_SUCCESS) {
+    // No callback: let the implementation own a copy, and keep the block.
+    delete data;
+    bc::buffer copy(ctx, std::max<std::size_t>(bytes, 4),
+                    bc::buffer::read_write | CL_MEM_COPY_HOST_PTR, block.ptr);
+    buf = bc::buffer();
+    give_block(block);
+    return copy;
+  }
+  return buf;
+}
+
 struct PoolEntry {
   Memory kind;
   cl_context context;  // the buffer keeps it alive, so the handle is never reused meanwhile
@@ -125,8 +216,6 @@ bc::buffer allocate(const bc::context& ctx, std::size_t bytes, Memory kind) {
   switch (kind) {
     case Memory::host_array:
       return large_buffer(ctx, bytes, true);
-    case Memory::mapped:
-      return device_buffer(ctx, bytes, CL_MEM_ALLOC_HOST_PTR);
     case Memory::device:
       break;
   }
@@ -357,7 +446,7 @@ void build_in_csr(bc::command_queue& q, const bc::program& program, Lease& scrat
 }
 
 // Graph arrays concatenated in batch order, ids made global. The destinations are
-// mapped device memory or host vectors about to be written.
+// host memory blocks about to back buffers, or host vectors about to be written.
 struct Destinations {
   std::int32_t *o_ptr, *o_dst, *key_rank, *graph_of;
   float *weight, *rel_mult;
@@ -439,7 +528,8 @@ DeviceGraphs build_device_graphs(Device& device, const bc::program& program,
     d.t_src = keep.take(ctx, e * 4, large);
     d.t_w = keep.take(ctx, e * 4, large);
     d.t_rm = keep.take(ctx, e * 4, large);
-    d.graph_of = keep.take(ctx, n * 4, Memory::device);
+    const bool host_batch = mode == UploadMode::host_memory && graphs.size() > 1;
+    if (!host_batch) d.graph_of = keep.take(ctx, n * 4, Memory::device);
     bc::buffer key_rank, weight, rel_mult;
     bc::wait_list keys_ready, edges_ready, values_ready;
     std::vector<std::int32_t>
@@ -479,27 +569,17 @@ DeviceGraphs build_device_graphs(Device& device, const bc::program& program,
       const std::int32_t zero = 0;
       if (n > 0) q.enqueue_fill_buffer(d.graph_of, &zero, sizeof zero, 0, n * 4);
     } else if (mode == UploadMode::host_memory) {
-      // A batch: concatenated by the host straight into mapped device memory.
-      d.o_ptr = keep.take(ctx, (n + 1) * 4, Memory::mapped);
-      d.o_dst = keep.take(ctx, e * 4, Memory::mapped);
-      key_rank = scratch.take(ctx, n * 4, Memory::mapped);
-      weight = scratch.take(ctx, e * 4, Memory::mapped);
-      rel_mult = scratch.take(ctx, e * 4, Memory::mapped);
-      const bc::buffer* bufs[6] = {&d.o_ptr, &d.o_dst, &key_rank, &d.graph_of, &weight, &rel_mult};
+      // A batch: concatenated by the host into host memory blocks (reused across
+      // calls), each then wrapped in a buffer: no map, no staging copy, no wait.
+      bc::buffer* bufs[6] = {&d.o_ptr, &d.o_dst, &key_rank, &d.graph_of, &weight, &rel_mult};
       const std::size_t bytes[6] = {(n + 1) * 4, e * 4, n * 4, n * 4, e * 4, e * 4};
-      // Six maps, one wait (the queue is in order: the last map finishing implies all).
-      void* at[6];
-      bc::event mapped;
-      for (int i = 0; i < 6; ++i) {
-        at[i] = q.enqueue_map_buffer_async(*bufs[i], CL_MAP_WRITE_INVALIDATE_REGION, 0,
-                                           std::max<std::size_t>(bytes[i], 4), mapped);
-      }
-      mapped.wait();
+      HostBlock at[6];
+      for (int i = 0; i < 6; ++i) at[i] = take_block(std::max<std::size_t>(bytes[i], 4));
       concatenate(graphs, d.node_offset, d.e,
-                  {static_cast<std::int32_t*>(at[0]), static_cast<std::int32_t*>(at[1]),
-                   static_cast<std::int32_t*>(at[2]), static_cast<std::int32_t*>(at[3]),
-                   static_cast<float*>(at[4]), static_cast<float*>(at[5])});
-      for (int i = 0; i < 6; ++i) q.enqueue_unmap_buffer(*bufs[i], at[i]);
+                  {static_cast<std::int32_t*>(at[0].ptr), static_cast<std::int32_t*>(at[1].ptr),
+                   static_cast<std::int32_t*>(at[2].ptr), static_cast<std::int32_t*>(at[3].ptr),
+                   static_cast<float*>(at[4].ptr), static_cast<float*>(at[5].ptr)});
+      for (int i = 0; i < 6; ++i) *bufs[i] = filled_buffer(ctx, at[i], bytes[i]);
     } else {
       // Separate device memory: writes on a second queue, in the order the build reads
       // the arrays, each launch waiting only for what it reads.
