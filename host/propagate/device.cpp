@@ -215,10 +215,11 @@ PropagateBatchResult PropagateDeviceBatch::run_validated(std::span<const Seeds> 
 
   try {
     const auto tu = std::chrono::steady_clock::now();
+    std::vector<float> acc_host(n);  // before the drain: a read may still target it
     // Scratch from the pool, back to it once the last read has finished.
     Lease lease;
-    // Leaving by an exception: let pending commands finish before the host data they
-    // read (the seeds) goes away.
+    // Leaving by an exception: let pending commands finish before the host memory they
+    // use (the seeds, acc_host) goes away.
     struct Drain {
       bc::command_queue& q;
       ~Drain() {
@@ -321,8 +322,7 @@ PropagateBatchResult PropagateDeviceBatch::run_validated(std::span<const Seeds> 
     pull.set_arg(19, counters);
     // Pulls d0 .. d0+count-1 into slots 1 .. count (slot 0: the expand of F_0).
     std::int64_t launched = 0;  // pulls launched so far
-    std::vector<float> acc_host(n);
-    bool acc_read = false;  // acc_host already holds the final acc
+    bool acc_read = false;      // acc_host already holds the final acc
     std::int64_t round_start = 0;
     auto launch_round = [&](bool with_expand) {
       round_start = launched;
