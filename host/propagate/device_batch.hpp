@@ -20,6 +20,13 @@ namespace clgauge::propagate_detail {
 // graph (in a batch of more than one), the field and the first bad position.
 void validate_batch(std::span<const Graph> graphs, std::span<const Seeds> seeds,
                     const PropagateParams& p);
+// The same checks and the same first error, split between two host threads when the
+// input is large (the device path; the CPU reference stays single-threaded).
+void validate_batch_threaded(std::span<const Graph> graphs, std::span<const Seeds> seeds,
+                             const PropagateParams& p);
+// Graph::validate's checks as predicates (true: nothing bad), for the threaded pass.
+bool structure_valid(const Graph& g);
+bool edges_valid(const Graph& g, std::size_t begin, std::size_t end);
 
 // Device memory kept between calls. A one-shot call's arrays (and every run's
 // scratch) are taken from a pool per context and given back when the call's device
