@@ -71,16 +71,13 @@ namespace propagate_detail {
 
 namespace {
 
-// Below this many edges a second host thread costs more than it saves.
-constexpr std::size_t kValidateThreadEdges = std::size_t{1} << 18;
-
 // Graph::validate's result, checked in one pass split between two threads when the
 // graph is large: each half of the edge arrays is checked by a predicate; only when
 // something is bad does Graph::validate run (alone) to name the field and the first
 // bad position, so the message is the same either way.
-void validate_graph(const Graph& g) {
+void validate_graph(const Graph& g, std::size_t thread_edges) {
   const std::size_t e = g.indices.size();
-  if (e < kValidateThreadEdges) {
+  if (e < thread_edges) {
     g.validate();
     return;
   }
@@ -99,11 +96,11 @@ void validate_graph(const Graph& g) {
 // the second on a helper thread, when the total weight is large. The first error in
 // index order is thrown, as a sequential loop would.
 template <class Weight, class Validate>
-void validate_each(std::size_t count, Weight weight, Validate validate) {
+void validate_each(std::size_t count, Weight weight, Validate validate, std::size_t thread_edges) {
   std::size_t total = 0;
   for (std::size_t i = 0; i < count; ++i) total += weight(i);
   std::size_t split = count, part = 0;
-  if (total >= kValidateThreadEdges && count > 1) {
+  if (total >= thread_edges && count > 1) {
     for (split = 0; split < count && part < total / 2; ++split) part += weight(split);
   }
   if (split == 0 || split >= count) {
@@ -146,7 +143,7 @@ void validate_batch(std::span<const Graph> graphs, std::span<const Seeds> seeds,
 }
 
 void validate_batch_threaded(std::span<const Graph> graphs, std::span<const Seeds> seeds,
-                             const PropagateParams& p) {
+                             const PropagateParams& p, std::size_t thread_edges) {
   if (graphs.size() != seeds.size()) {
     throw Error(ReasonCode::bad_input, "seeds: " + std::to_string(seeds.size()) +
                                            " seed sets for " + std::to_string(graphs.size()) +
@@ -157,13 +154,14 @@ void validate_batch_threaded(std::span<const Graph> graphs, std::span<const Seed
       graphs.size(), [&](std::size_t i) { return graphs[i].indices.size(); },
       [&](std::size_t i) {
         try {
-          validate_graph(graphs[i]);
+          validate_graph(graphs[i], thread_edges);
           seeds[i].validate(graphs[i].nodes());
         } catch (const Error& e) {
           if (graphs.size() == 1) throw;
           throw Error(e.code(), "graph " + std::to_string(i) + ": " + e.what());
         }
-      });
+      },
+      thread_edges);
 }
 
 BuiltProgram build_propagate_program(Device& device, const ProgramCache& cache) {

@@ -21,9 +21,14 @@ namespace clgauge::propagate_detail {
 void validate_batch(std::span<const Graph> graphs, std::span<const Seeds> seeds,
                     const PropagateParams& p);
 // The same checks and the same first error, split between two host threads when the
-// input is large (the device path; the CPU reference stays single-threaded).
+// input has at least `thread_edges` edges (the device path; the CPU reference stays
+// single-threaded). Below 2^22 edges a helper thread cost more than it saved: on a busy
+// machine it may wait for a core while the caller waits at the join (at 10^6 edges the
+// median call got slower, not faster, at load average 12).
+constexpr std::size_t kValidateThreadEdges = std::size_t{1} << 22;
 void validate_batch_threaded(std::span<const Graph> graphs, std::span<const Seeds> seeds,
-                             const PropagateParams& p);
+                             const PropagateParams& p,
+                             std::size_t thread_edges = kValidateThreadEdges);
 // Graph::validate's checks as predicates (true: nothing bad), for the threaded pass.
 bool structure_valid(const Graph& g);
 bool edges_valid(const Graph& g, std::size_t begin, std::size_t end);

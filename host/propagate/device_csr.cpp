@@ -11,7 +11,6 @@
 #include <mutex>
 #include <numeric>
 #include <optional>
-#include <thread>
 
 #include <sys/mman.h>
 #include <cstdio>
@@ -452,11 +451,10 @@ struct Destinations {
   std::int32_t *o_ptr, *o_dst, *key_rank, *graph_of;
   float *weight, *rel_mult;
 };
-// Graphs [g0, g1) of the batch, whose edges start at eo.
-void concatenate_range(std::span<const Graph> graphs, std::size_t g0, std::size_t g1,
-                       const std::vector<std::int32_t>& node_offset, std::int32_t eo,
-                       const Destinations& to) {
-  for (std::size_t gi = g0; gi < g1; ++gi) {
+void concatenate(std::span<const Graph> graphs, const std::vector<std::int32_t>& node_offset,
+                 std::int32_t total_e, const Destinations& to) {
+  std::int32_t eo = 0;
+  for (std::size_t gi = 0; gi < graphs.size(); ++gi) {
     const Graph& g = graphs[gi];
     const std::int32_t no = node_offset[gi];
     const auto nn = static_cast<std::size_t>(no), ee = static_cast<std::size_t>(eo);
@@ -469,31 +467,7 @@ void concatenate_range(std::span<const Graph> graphs, std::size_t g0, std::size_
     std::copy_n(g.rel_mult.data(), ge, to.rel_mult + ee);
     eo += g.edges();
   }
-}
-
-// Below this many edges a second host thread costs more than it saves.
-constexpr std::int64_t kConcatThreadEdges = std::int64_t{1} << 18;
-
-// The whole batch. Large batches are split in two halves of about equal edge counts,
-// the second written by a helper thread while this one writes the first (the regions
-// are disjoint; the bytes do not depend on the split).
-void concatenate(std::span<const Graph> graphs, const std::vector<std::int32_t>& node_offset,
-                 std::int32_t total_e, const Destinations& to) {
   to.o_ptr[node_offset.back()] = total_e;
-  std::size_t split = graphs.size();
-  std::int32_t split_e = 0;
-  if (total_e >= kConcatThreadEdges && graphs.size() > 1) {
-    for (split = 0; split < graphs.size() && split_e < total_e / 2; ++split)
-      split_e += graphs[split].edges();
-  }
-  if (split == 0 || split >= graphs.size()) {
-    concatenate_range(graphs, 0, graphs.size(), node_offset, 0, to);
-    return;
-  }
-  std::thread helper(concatenate_range, graphs, split, graphs.size(), std::cref(node_offset),
-                     split_e, std::cref(to));
-  concatenate_range(graphs, 0, split, node_offset, 0, to);
-  helper.join();
 }
 
 bool shares_host_memory(Device& device) {

@@ -132,7 +132,10 @@ TEST(PropagateInput, EveryPathRejectsBeforeRunning) {
 // The device path checks large inputs with two threads; the error must be the one the
 // sequential Graph::validate gives (first field in its order, first bad position).
 TEST(PropagateInput, ThreadedValidationGivesTheSequentialError) {
-  const Graph big = generate_uniform(5000, 300000, 31);  // above the threading threshold
+  // The production threshold is 2^22 edges; 2^17 here keeps the test fast and still
+  // splits the graph (and the batch) between two threads.
+  constexpr std::size_t kThreads = std::size_t{1} << 17;
+  const Graph big = generate_uniform(5000, 300000, 31);
   auto message = [](auto&& f) -> std::string {
     try {
       f();
@@ -175,15 +178,17 @@ TEST(PropagateInput, ThreadedValidationGivesTheSequentialError) {
     const Seeds s{{0}, {1.0f}};
     const std::string want = message([&] { g.validate(); });
     EXPECT_EQ(message([&] {
-                propagate_detail::validate_batch_threaded(std::span(&g, 1), std::span(&s, 1), p);
+                propagate_detail::validate_batch_threaded(std::span(&g, 1), std::span(&s, 1), p,
+                                                          kThreads);
               }),
               want)
         << c.what;
     // In a batch, after a valid large graph: the same error, named by its graph.
     const std::vector<Graph> graphs{big, generate_rmat(50, 200, 1), g};
     const std::vector<Seeds> seeds(3, s);
-    EXPECT_EQ(message([&] { propagate_detail::validate_batch_threaded(graphs, seeds, p); }),
-              want.empty() ? "" : "graph 2: " + want)
+    EXPECT_EQ(
+        message([&] { propagate_detail::validate_batch_threaded(graphs, seeds, p, kThreads); }),
+        want.empty() ? "" : "graph 2: " + want)
         << c.what;
     EXPECT_EQ(message([&] { propagate_detail::validate_batch(graphs, seeds, p); }),
               want.empty() ? "" : "graph 2: " + want)
