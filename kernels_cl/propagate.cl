@@ -19,6 +19,7 @@
 // with the csr_* kernels at the end of this file.
 //
 // Launches (PROP_CHUNK nodes per work-item; what follows is per node):
+//   prop_init and prop_seed, once: layer 0 (acc, c and F_0 from the seeds).
 //   prop_expand, once, for F_0 (node u with front[u] set): the frontier step below.
 //   prop_pull, once per layer d (node v): if touched[v], walks v's in-edges in
 //     canonical order and, for each expanding source u,
@@ -35,6 +36,8 @@
 //     stored for each out-neighbour v (every writer stores the same value) so the next
 //     pull walks only nodes that can receive something. expanding/touched/c are double
 //     buffered between layers (read: layer d, written: layer d+1).
+// Each launch adds into its own block of counters (counters + counter_base), so several
+// layers run before the host reads them.
 // Per-graph counters (int, summed by the host into 64-bit metrics per layer) are summed
 // per item while its nodes stay in one graph, then reduced in local memory per run of
 // equal graph ids in the work-group and added with one atomic per run and counter.
@@ -125,12 +128,42 @@ inline uchar expand_node(int u, float acc_u, float node_budget, int mark,
   return 1;
 }
 
+// Layer 0 on the device: prop_init clears acc, the F_0 flags and both touched arrays
+// (PROP_CHUNK nodes per item); prop_seed then writes each distinct seed node's c0 (the
+// host summed duplicates in input order) into c and acc and sets its F_0 flag. Seed
+// nodes are distinct, so no two items write the same place. c is read only where a
+// node is expanding, so it needs no clearing.
+__kernel __attribute__((reqd_work_group_size(PROP_WG, 1, 1))) void prop_init(
+    const int n, __global float* acc, __global uchar* front, __global uchar* touched_a,
+    __global uchar* touched_b) {
+  const int base = NODE_BASE();
+  for (int k = 0; k < PROP_CHUNK; ++k) {
+    const int u = base + k;
+    if (u >= n) break;
+    acc[u] = 0.0f;
+    front[u] = 0;
+    touched_a[u] = 0;
+    touched_b[u] = 0;
+  }
+}
+
+__kernel void prop_seed(const int k, __global const int* nodes, __global const float* c0,
+                        __global float* c, __global float* acc, __global uchar* front) {
+  const int i = (int)get_global_id(0);
+  if (i >= k) return;
+  const int u = nodes[i];
+  c[u] = c0[i];
+  acc[u] = c0[i];
+  front[u] = 1;
+}
+
 __kernel __attribute__((reqd_work_group_size(PROP_WG, 1, 1))) void prop_expand(
     const int n, __global const int* graph_of, __global const uchar* front,
     __global const float* acc, __global const int* o_ptr, __global const int* o_dst,
     __global uchar* expanding, __global uchar* touched, const float node_budget, const int mark,
-    __global int* counters) {
+    __global int* counters, const int counter_base) {
   __local int lg[PROP_WG], la[PROP_WG], lb[PROP_WG], lc[PROP_WG];
+  counters += counter_base;
   int cur_g = -1, hits = 0, degrees = 0;
   const int base = NODE_BASE();
   for (int k = 0; k < PROP_CHUNK; ++k) {
@@ -160,8 +193,9 @@ __kernel __attribute__((reqd_work_group_size(PROP_WG, 1, 1))) void prop_pull(
     __global float* c_next, __global float* acc, const float decay, const float eps,
     const float node_budget, const int mark_next, __global const int* o_ptr,
     __global const int* o_dst, __global uchar* expanding_next, __global uchar* touched_next,
-    __global int* counters) {
+    __global int* counters, const int counter_base) {
   __local int lg[PROP_WG], la[PROP_WG], lb[PROP_WG], lc[PROP_WG];
+  counters += counter_base;
   int cur_g = -1, reached = 0, props = 0, max_bits = 0, hits = 0, degrees = 0;
   const int base = NODE_BASE();
   for (int k = 0; k < PROP_CHUNK; ++k) {
@@ -305,6 +339,46 @@ __kernel void csr_edge_scatter(const int n, const int chunk, const int items,
           (int4)(v, u, as_int(flush(weight[j])), as_int(flush(rel_mult[j])));
     }
   }
+}
+
+// The direct variant of step 2 for devices with few, strong work-items (a CPU device):
+// every target is its own bucket (lowbits 0, buckets n, one histogram row of n per
+// item, few items), so after csr_edge_count and the scan each (v, item) entry is the
+// position of that item's first edge into v, and csr_edge_place writes the edges
+// straight into the final arrays: no records and no step 3. Same walk, same order.
+__kernel void csr_edge_place(const int n, const int chunk, const int items,
+                             __global const int* order, const int identity,
+                             __global const int* o_ptr, __global const int* o_dst,
+                             __global int* hist, __global const float* weight,
+                             __global const float* rel_mult, __global int* t_src,
+                             __global float* t_w, __global float* t_rm) {
+  const int i = (int)get_global_id(0);
+  if (i >= items) return;
+  __global int* row = hist + (long)i * n;
+  const int b = i * chunk, e = min(n, b + chunk);
+  for (int p = b; p < e; ++p) {
+    const int u = identity ? p : order[p];
+    const int je = o_ptr[u + 1];
+    for (int j = o_ptr[u]; j < je; ++j) {
+      const int pos = row[o_dst[j]]++;
+      t_src[pos] = u;
+      t_w[pos] = flush(weight[j]);
+      t_rm[pos] = flush(rel_mult[j]);
+    }
+  }
+}
+
+// After csr_edge_place, the last item's row (row `last` of hist) holds the end of every
+// target's list:
+// t_ptr[v + 1] = that end, t_ptr[0] = 0. Item i covers targets [i * chunk, ...).
+__kernel void csr_ptr_from_ends(const int n, const int chunk, const int items,
+                                const int last, __global const int* hist, __global int* t_ptr) {
+  const int i = (int)get_global_id(0);
+  if (i >= items) return;
+  __global const int* last_row = hist + (long)last * n;
+  if (i == 0) t_ptr[0] = 0;
+  const int b = i * chunk, e = min(n, b + chunk);
+  for (int v = b; v < e; ++v) t_ptr[v + 1] = last_row[v];
 }
 
 // Item b sorts bucket b (targets [b << lowbits, (b+1) << lowbits) within [0, n)) by v,

@@ -5,6 +5,7 @@
 #include <cfloat>
 #include <cmath>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "clgauge/propagate.hpp"
@@ -30,7 +31,7 @@ inline float contribution(float c, float w, float rel_mult, float decay) {
 std::vector<std::int32_t> seed_layer(const Seeds& s, std::int32_t n, std::vector<float>& c0);
 
 // Nodes with |acc| >= eps, ascending.
-PropagateResult collect_output(const std::vector<float>& acc, float eps, PropagateMetrics m);
+PropagateResult collect_output(std::span<const float> acc, float eps, PropagateMetrics m);
 
 // decay[d] = max(float(pow(double(rate), d)), floor), flushed; 1.0f for d <= 0. Computed
 // on the host in double; every path (and every kernel, through its arguments) reads it.

@@ -27,7 +27,7 @@ std::vector<std::int32_t> seed_layer(const Seeds& s, std::int32_t n, std::vector
   return distinct;
 }
 
-PropagateResult collect_output(const std::vector<float>& acc, float eps, PropagateMetrics m) {
+PropagateResult collect_output(std::span<const float> acc, float eps, PropagateMetrics m) {
   PropagateResult r;
   for (std::size_t v = 0; v < acc.size(); ++v) {
     if (std::fabs(acc[v]) >= eps) {

@@ -7,7 +7,11 @@
 #include <bit>
 #include <chrono>
 #include <cmath>
+#include <exception>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 #include <boost/compute/buffer.hpp>
 #include <boost/compute/exception/opencl_error.hpp>
@@ -27,8 +31,9 @@ using namespace propagate_detail;
 namespace {
 
 constexpr int kWorkGroup = 128;
-constexpr int kChunk = 8;     // nodes per work-item
-constexpr int kCounters = 5;  // slots per graph, see propagate.cl
+constexpr int kChunk = 8;                   // nodes per work-item
+constexpr int kCounters = 5;                // slots per graph, see propagate.cl
+constexpr std::size_t kLayersPerRound = 4;  // pulls launched before the host reads counters
 enum Slot {
   budget_hits = 0,
   expanded_edges = 1,
@@ -64,6 +69,60 @@ void validate_seeds(std::span<const std::int32_t> node_offset, std::span<const S
 
 namespace propagate_detail {
 
+namespace {
+
+// Graph::validate's result, checked in one pass split between two threads when the
+// graph is large: each half of the edge arrays is checked by a predicate; only when
+// something is bad does Graph::validate run (alone) to name the field and the first
+// bad position, so the message is the same either way.
+void validate_graph(const Graph& g, std::size_t thread_edges) {
+  const std::size_t e = g.indices.size();
+  if (e < thread_edges) {
+    g.validate();
+    return;
+  }
+  bool structure = false, low = false, high = false;
+  {
+    std::jthread helper([&] {
+      high = g.weights.size() == e && g.rel_mult.size() == e && edges_valid(g, e / 2, e);
+    });
+    structure = structure_valid(g);
+    low = structure && edges_valid(g, 0, e / 2);
+  }
+  if (!(structure && low && high)) g.validate();  // throws, naming the first bad place
+}
+
+// Runs validate(i) for i in [0, count): split in two ranges of about equal `weight`,
+// the second on a helper thread, when the total weight is large. The first error in
+// index order is thrown, as a sequential loop would.
+template <class Weight, class Validate>
+void validate_each(std::size_t count, Weight weight, Validate validate, std::size_t thread_edges) {
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < count; ++i) total += weight(i);
+  std::size_t split = count, part = 0;
+  if (total >= thread_edges && count > 1) {
+    for (split = 0; split < count && part < total / 2; ++split) part += weight(split);
+  }
+  if (split == 0 || split >= count) {
+    for (std::size_t i = 0; i < count; ++i) validate(i);
+    return;
+  }
+  std::optional<Error> late;  // the helper's first error, in [split, count)
+  {
+    std::jthread helper([&] {
+      try {
+        for (std::size_t i = split; i < count; ++i) validate(i);
+      } catch (const Error& err) {
+        late = err;
+      }
+    });
+    for (std::size_t i = 0; i < split; ++i) validate(i);  // an error here is the first
+  }
+  if (late) throw *late;
+}
+
+}  // namespace
+
 void validate_batch(std::span<const Graph> graphs, std::span<const Seeds> seeds,
                     const PropagateParams& p) {
   if (graphs.size() != seeds.size()) {
@@ -83,29 +142,75 @@ void validate_batch(std::span<const Graph> graphs, std::span<const Seeds> seeds,
   }
 }
 
+void validate_batch_threaded(std::span<const Graph> graphs, std::span<const Seeds> seeds,
+                             const PropagateParams& p, std::size_t thread_edges) {
+  if (graphs.size() != seeds.size()) {
+    throw Error(ReasonCode::bad_input, "seeds: " + std::to_string(seeds.size()) +
+                                           " seed sets for " + std::to_string(graphs.size()) +
+                                           " graphs");
+  }
+  p.validate();
+  validate_each(
+      graphs.size(), [&](std::size_t i) { return graphs[i].indices.size(); },
+      [&](std::size_t i) {
+        try {
+          validate_graph(graphs[i], thread_edges);
+          seeds[i].validate(graphs[i].nodes());
+        } catch (const Error& e) {
+          if (graphs.size() == 1) throw;
+          throw Error(e.code(), "graph " + std::to_string(i) + ": " + e.what());
+        }
+      },
+      thread_edges);
+}
+
 BuiltProgram build_propagate_program(Device& device, const ProgramCache& cache) {
-  return build_program(
+  // Built once per context and device in a process: even a cache hit (load, verify,
+  // clBuildProgram from the binary) cost 2.5-7 ms here, a tenth of a one-shot call at
+  // 10^6 edges. The memo holds the context, so its handle is never reused meanwhile.
+  struct Built {
+    cl_context context;
+    cl_device_id device;
+    bc::program program;
+  };
+  static std::mutex mutex;
+  static auto* built = new std::vector<Built>;  // never destroyed, see Lease's pool
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::lock_guard<std::mutex> lock(mutex);
+  for (const auto& b : *built) {
+    if (b.context == device.context().get() && b.device == device.device().id()) {
+      return {b.program, true, ms_since(t0)};
+    }
+  }
+  BuiltProgram p = build_program(
       device, cache, "propagate", kernel_source("propagate"),
       "-DPROP_WG=" + std::to_string(kWorkGroup) + " -DPROP_CHUNK=" + std::to_string(kChunk));
+  built->push_back({device.context().get(), device.device().id(), p.program});
+  return p;
 }
 
 PackedSeeds pack_seeds(std::span<const std::int32_t> node_offset, std::span<const Seeds> seeds) {
   PackedSeeds s;
-  const auto n = static_cast<std::size_t>(node_offset.back());
-  s.front0.assign(n, 0);
-  s.c0.assign(n, 0.0f);
   s.frontier0.resize(seeds.size());
   s.max_c0.resize(seeds.size(), 0.0f);
-  std::vector<float> c0;
+  std::vector<std::pair<std::int32_t, std::size_t>> order;  // (node, input position)
   for (std::size_t gi = 0; gi < seeds.size(); ++gi) {
-    const auto no = static_cast<std::size_t>(node_offset[gi]);
-    const auto distinct = seed_layer(seeds[gi], node_offset[gi + 1] - node_offset[gi], c0);
-    s.frontier0[gi] = static_cast<std::int64_t>(distinct.size());
-    for (const auto v : distinct) {
-      const auto vv = static_cast<std::size_t>(v);
-      s.front0[no + vv] = 1;
-      s.c0[no + vv] = c0[vv];
-      s.max_c0[gi] = std::max(s.max_c0[gi], std::fabs(c0[vv]));
+    const Seeds& sd = seeds[gi];
+    order.clear();
+    for (std::size_t i = 0; i < sd.nodes.size(); ++i) order.emplace_back(sd.nodes[i], i);
+    // Sorted by node, input order kept within a node: each c0 is the float sum of its
+    // seed weights in input order from 0.0f, as seed_layer computes it.
+    std::stable_sort(order.begin(), order.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (std::size_t i = 0; i < order.size();) {
+      const std::int32_t u = order[i].first;
+      float c0 = 0.0f;
+      for (; i < order.size() && order[i].first == u; ++i)
+        c0 = flush(c0 + flush(sd.weights[order[i].second]));
+      s.nodes.push_back(node_offset[gi] + u);
+      s.c0.push_back(c0);
+      ++s.frontier0[gi];
+      s.max_c0[gi] = std::max(s.max_c0[gi], std::fabs(c0));
     }
   }
   return s;
@@ -116,15 +221,12 @@ PackedSeeds pack_seeds(std::span<const std::int32_t> node_offset, std::span<cons
 namespace {
 
 template <class T>
-bc::buffer upload(bc::context& ctx, bc::command_queue& q, const std::vector<T>& v) {
-  // OpenCL has no empty buffers; a one-element buffer stands in for an empty array.
-  bc::buffer buf(ctx, std::max<std::size_t>(v.size(), 1) * sizeof(T), bc::buffer::read_write);
-  if (!v.empty()) q.enqueue_write_buffer(buf, 0, v.size() * sizeof(T), v.data());
+bc::buffer upload(Lease& lease, bc::context& ctx, bc::command_queue& q, const std::vector<T>& v) {
+  // Not blocking (the queue may still be building the in-CSR): `v` must outlive the
+  // write, which the caller's final blocking read (or its drain) guarantees.
+  bc::buffer buf = lease.take(ctx, v.size() * sizeof(T), Memory::device);
+  if (!v.empty()) q.enqueue_write_buffer_async(buf, 0, v.size() * sizeof(T), v.data());
   return buf;
-}
-
-bc::buffer scratch(bc::context& ctx, std::size_t bytes) {
-  return bc::buffer(ctx, std::max<std::size_t>(bytes, 1), bc::buffer::read_write);
 }
 
 }  // namespace
@@ -191,17 +293,51 @@ PropagateBatchResult PropagateDeviceBatch::run_validated(std::span<const Seeds> 
 
   try {
     const auto tu = std::chrono::steady_clock::now();
-    bc::buffer front0 = upload(ctx, q, s.front0);
-    bc::buffer c[2] = {upload(ctx, q, s.c0), scratch(ctx, n * sizeof(float))};
-    bc::buffer acc = upload(ctx, q, s.c0);
-    bc::buffer expanding[2] = {scratch(ctx, n), scratch(ctx, n)};
-    bc::buffer touched[2] = {scratch(ctx, n), scratch(ctx, n)};
-    bc::buffer counters = scratch(ctx, G * kCounters * sizeof(std::int32_t));
-    const std::uint8_t zero8 = 0;
+    std::vector<float> acc_host(n);  // before the drain: a read may still target it
+    // Scratch from the pool, back to it once the last read has finished.
+    Lease lease;
+    // Leaving by an exception: let pending commands finish before the host memory they
+    // use (the seeds, acc_host) goes away.
+    struct Drain {
+      bc::command_queue& q;
+      ~Drain() {
+        if (std::uncaught_exceptions() > 0) clFinish(q.get());
+      }
+    } drain{q};
+    bc::buffer front0 = lease.take(ctx, n, Memory::device);
+    bc::buffer c[2] = {lease.take(ctx, n * sizeof(float), Memory::device),
+                       lease.take(ctx, n * sizeof(float), Memory::device)};
+    bc::buffer acc = lease.take(ctx, n * sizeof(float), Memory::device);
+    bc::buffer expanding[2] = {lease.take(ctx, n, Memory::device),
+                               lease.take(ctx, n, Memory::device)};
+    bc::buffer touched[2] = {lease.take(ctx, n, Memory::device),
+                             lease.take(ctx, n, Memory::device)};
+    bc::buffer counters = lease.take(
+        ctx, (1 + kLayersPerRound) * G * kCounters * sizeof(std::int32_t), Memory::device);
     const std::int32_t zero32 = 0;
+    constexpr std::size_t kPerGroup = kWorkGroup * kChunk;
+    const std::size_t global = (n + kPerGroup - 1) / kPerGroup * kWorkGroup;
     if (n > 0) {
-      q.enqueue_fill_buffer(touched[0], &zero8, 1, 0, n);
-      q.enqueue_fill_buffer(touched[1], &zero8, 1, 0, n);
+      bc::kernel init(st.program, "prop_init");
+      init.set_arg(0, b.n);
+      init.set_arg(1, acc);
+      init.set_arg(2, front0);
+      init.set_arg(3, touched[0]);
+      init.set_arg(4, touched[1]);
+      q.enqueue_1d_range_kernel(init, 0, global, kWorkGroup);
+    }
+    if (!s.nodes.empty()) {
+      const auto k = static_cast<std::int32_t>(s.nodes.size());
+      bc::buffer nodes = upload(lease, ctx, q, s.nodes);
+      bc::buffer c0 = upload(lease, ctx, q, s.c0);
+      bc::kernel seed(st.program, "prop_seed");
+      seed.set_arg(0, k);
+      seed.set_arg(1, nodes);
+      seed.set_arg(2, c0);
+      seed.set_arg(3, c[0]);
+      seed.set_arg(4, acc);
+      seed.set_arg(5, front0);
+      q.enqueue_1d_range_kernel(seed, 0, static_cast<std::size_t>(k), 0);
     }
     tm.upload_ms = ms_since(tu);
 
@@ -209,19 +345,29 @@ PropagateBatchResult PropagateDeviceBatch::run_validated(std::span<const Seeds> 
     auto capped = [&](std::int64_t depth) {
       return depth > p.radius_cap || depth > p.iter_cap_layers;
     };
-    constexpr std::size_t kPerGroup = kWorkGroup * kChunk;
-    const std::size_t global = (n + kPerGroup - 1) / kPerGroup * kWorkGroup;
-    std::vector<std::int32_t> k(G * kCounters);
+    // Layers are launched in rounds of up to kLayersPerRound pulls, each writing its own
+    // counter slot, and the host reads a round's counters once: one wait per round, not
+    // per layer (a wait costs a wake-up of the device's threads, milliseconds on a busy
+    // machine). A pull after the frontier emptied finds nothing touched and counts zeros;
+    // the host stops reading at the first empty frontier, so the result is the same.
+    const std::size_t slot = G * kCounters;                  // counters per launch
+    const std::int64_t limit = contribution_depth_limit(p);  // pulls d < limit can run
+    std::vector<std::int32_t> k((1 + kLayersPerRound) * slot);
     std::vector<std::int32_t> pending_hits(G), pending_edges(G);  // of the frontier to expand
     std::vector<bc::event> events;
-    auto launch = [&](bc::kernel& kernel) {
-      q.enqueue_fill_buffer(counters, &zero32, sizeof zero32, 0, k.size() * sizeof(std::int32_t));
+    // The counter block is each kernel's last argument (11 of prop_expand, 20 of prop_pull).
+    auto launch = [&](bc::kernel& kernel, std::size_t base_arg, std::size_t at) {
+      kernel.set_arg(base_arg, static_cast<std::int32_t>(at * slot));
       events.push_back(q.enqueue_1d_range_kernel(kernel, 0, global, kWorkGroup));
       ++tm.launches;
-      q.enqueue_read_buffer(counters, 0, k.size() * sizeof(std::int32_t), k.data());
+    };
+    auto read_counters = [&](std::size_t slots) {
+      q.enqueue_read_buffer(counters, 0, slots * slot * sizeof(std::int32_t), k.data());
+    };
+    auto take_pending = [&](std::size_t at) {
       for (std::size_t gi = 0; gi < G; ++gi) {
-        pending_hits[gi] = k[gi * kCounters + budget_hits];
-        pending_edges[gi] = k[gi * kCounters + expanded_edges];
+        pending_hits[gi] = k[at * slot + gi * kCounters + budget_hits];
+        pending_edges[gi] = k[at * slot + gi * kCounters + expanded_edges];
       }
     };
 
@@ -238,7 +384,6 @@ PropagateBatchResult PropagateDeviceBatch::run_validated(std::span<const Seeds> 
     expand.set_arg(8, p.node_budget);
     expand.set_arg(9, static_cast<std::int32_t>(capped(1) ? 0 : 1));
     expand.set_arg(10, counters);
-    if (std::any_of(frontier.begin(), frontier.end(), [](auto f) { return f > 0; })) launch(expand);
 
     bc::kernel pull(st.program, "prop_pull");
     pull.set_arg(0, b.n);
@@ -253,7 +398,43 @@ PropagateBatchResult PropagateDeviceBatch::run_validated(std::span<const Seeds> 
     pull.set_arg(15, b.o_ptr);
     pull.set_arg(16, b.o_dst);
     pull.set_arg(19, counters);
-    int cur = 0;
+    // Pulls d0 .. d0+count-1 into slots 1 .. count (slot 0: the expand of F_0).
+    std::int64_t launched = 0;  // pulls launched so far
+    bool acc_read = false;      // acc_host already holds the final acc
+    std::int64_t round_start = 0;
+    auto launch_round = [&](bool with_expand) {
+      round_start = launched;
+      const std::int64_t count = std::min<std::int64_t>(kLayersPerRound, limit - launched);
+      const std::size_t used = 1 + static_cast<std::size_t>(count);
+      q.enqueue_fill_buffer(counters, &zero32, sizeof zero32, 0,
+                            used * slot * sizeof(std::int32_t));
+      if (with_expand) launch(expand, 11, 0);
+      for (std::int64_t i = 0; i < count; ++i, ++launched) {
+        const std::int64_t d = launched;
+        const int cur = static_cast<int>(d % 2);
+        pull.set_arg(6, expanding[cur]);
+        pull.set_arg(7, c[cur]);
+        pull.set_arg(8, touched[cur]);
+        pull.set_arg(9, c[1 - cur]);
+        pull.set_arg(11, decay_value(p, d + 1));
+        pull.set_arg(14, static_cast<std::int32_t>(capped(d + 2) ? 0 : 1));
+        pull.set_arg(17, expanding[1 - cur]);
+        pull.set_arg(18, touched[1 - cur]);
+        launch(pull, 20, static_cast<std::size_t>(1 + i));
+      }
+      // When no pull can follow this round (the caps allow none), acc is final once it
+      // has run: read it in the same wait.
+      if (launched == limit && n > 0) {
+        q.enqueue_read_buffer_async(acc, 0, n * sizeof(float), acc_host.data());
+        acc_read = true;
+      }
+      read_counters(used);
+    };
+    const bool any = std::any_of(frontier.begin(), frontier.end(), [](auto f) { return f > 0; });
+    if (any) {
+      launch_round(true);
+      take_pending(0);
+    }
     for (std::int64_t d = 0;
          std::any_of(frontier.begin(), frontier.end(), [](auto f) { return f > 0; }); ++d) {
       const bool stop = capped(d + 1);
@@ -269,32 +450,26 @@ PropagateBatchResult PropagateDeviceBatch::run_validated(std::span<const Seeds> 
       }
       ++tm.layers;
       if (stop) break;
-      pull.set_arg(6, expanding[cur]);
-      pull.set_arg(7, c[cur]);
-      pull.set_arg(8, touched[cur]);
-      pull.set_arg(9, c[1 - cur]);
-      pull.set_arg(11, decay_value(p, d + 1));
-      pull.set_arg(14, static_cast<std::int32_t>(capped(d + 2) ? 0 : 1));
-      pull.set_arg(17, expanding[1 - cur]);
-      pull.set_arg(18, touched[1 - cur]);
-      launch(pull);
+      if (d >= launched) launch_round(false);
+      const std::size_t at = static_cast<std::size_t>(1 + d - round_start);
+      take_pending(at);
       for (std::size_t gi = 0; gi < G; ++gi) {
-        const std::int32_t* kg = &k[gi * kCounters];
+        const std::int32_t* kg = &k[at * slot + gi * kCounters];
         m[gi].propagations += kg[propagations];
         m[gi].max_delta_local = std::max(m[gi].max_delta_local, std::bit_cast<float>(kg[max_bits]));
         frontier[gi] = kg[next_frontier];
       }
-      cur = 1 - cur;
     }
-    std::vector<float> acc_host(n);
-    if (n > 0) q.enqueue_read_buffer(acc, 0, n * sizeof(float), acc_host.data());
+    if (n > 0 && !acc_read) q.enqueue_read_buffer(acc, 0, n * sizeof(float), acc_host.data());
     for (const auto& ev : events) tm.kernel_ms += event_ms(ev);
+    lease.give_back();  // the read was blocking and the queue is in order: all done
 
     PropagateBatchResult out;
     for (std::size_t gi = 0; gi < G; ++gi) {
-      std::vector<float> part(acc_host.begin() + b.node_offset[gi],
-                              acc_host.begin() + b.node_offset[gi + 1]);
-      out.results.push_back(collect_output(part, p.eps, m[gi]));
+      const auto from = static_cast<std::size_t>(b.node_offset[gi]);
+      const auto to = static_cast<std::size_t>(b.node_offset[gi + 1]);
+      out.results.push_back(
+          collect_output(std::span<const float>(acc_host).subspan(from, to - from), p.eps, m[gi]));
     }
     out.totals = batch_totals(out.results);
     tm.total_ms = ms_since(t0);
@@ -313,16 +488,18 @@ PropagateBatchResult propagate_batch_device(Device& device, const ProgramCache& 
                                             DeviceTiming* timing) {
   const auto t0 = std::chrono::steady_clock::now();
   // All input is checked, once, before any device work starts.
-  propagate_detail::validate_batch(graphs, seeds, p);
+  propagate_detail::validate_batch_threaded(graphs, seeds, p);
   const double validate_ms = ms_since(t0);
   // The graphs outlive this call's batch: the device may read them in place.
   PropagateDeviceBatch batch(device, cache, graphs, PropagateDeviceBatch::Use::one_shot);
   auto out = batch.run_validated(seeds, p, timing, std::chrono::steady_clock::now());
+  // The call's device work is over (run_validated ends with a blocking read).
+  batch.state_->graphs.lease->give_back();
   if (timing) {
     const DeviceGraphs& g = batch.state_->graphs;
     timing->prepare_ms += validate_ms + g.prepare_ms;
     timing->upload_ms += g.upload_ms;
-    timing->csr_ms = g.csr_ms;
+    timing->csr_ms = csr_span_ms(g);
     timing->build_ms = batch.state_->build_ms;
     timing->total_ms = ms_since(t0);
   }

@@ -4,10 +4,12 @@
 // reference that in-CSR is held to.
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
 #include <boost/compute/buffer.hpp>
+#include <boost/compute/event.hpp>
 #include <boost/compute/program.hpp>
 
 #include "clgauge/propagate.hpp"
@@ -18,21 +20,75 @@ namespace clgauge::propagate_detail {
 // graph (in a batch of more than one), the field and the first bad position.
 void validate_batch(std::span<const Graph> graphs, std::span<const Seeds> seeds,
                     const PropagateParams& p);
+// The same checks and the same first error, split between two host threads when the
+// input has at least `thread_edges` edges (the device path; the CPU reference stays
+// single-threaded). Below 2^22 edges a helper thread cost more than it saved: on a busy
+// machine it may wait for a core while the caller waits at the join (at 10^6 edges the
+// median call got slower, not faster, at load average 12).
+constexpr std::size_t kValidateThreadEdges = std::size_t{1} << 22;
+void validate_batch_threaded(std::span<const Graph> graphs, std::span<const Seeds> seeds,
+                             const PropagateParams& p,
+                             std::size_t thread_edges = kValidateThreadEdges);
+// Graph::validate's checks as predicates (true: nothing bad), for the threaded pass.
+bool structure_valid(const Graph& g);
+bool edges_valid(const Graph& g, std::size_t begin, std::size_t end);
+
+// Device memory kept between calls. A one-shot call's arrays (and every run's
+// scratch) are taken from a pool per context and given back when the call's device
+// work has finished, so the next call of a similar size reuses memory that is already
+// mapped instead of faulting fresh pages in (at 10^7 edges that cost as much as the
+// build itself). At most kPoolBytes stay pooled per process, oldest dropped first;
+// buffers of a call that fails are released, never pooled (commands may still read them).
+enum class Memory {
+  device,      // plain read-write buffer
+  host_array,  // on host-memory devices: 2 MiB-aligned host memory (CL_MEM_USE_HOST_PTR)
+};
+constexpr std::size_t kPoolBytes = std::size_t{1} << 30;
+
+class Lease {
+ public:
+  // pooled: whether buffers come from (and go back to) the pool.
+  explicit Lease(bool pooled = true) : pooled_(pooled) {}
+  Lease(const Lease&) = delete;
+  Lease& operator=(const Lease&) = delete;
+  Lease(Lease&&) = default;
+  Lease& operator=(Lease&&) = default;
+  ~Lease() = default;  // without give_back(), the buffers are simply released
+  // A buffer of at least `bytes` (at least 4: OpenCL has no empty buffers).
+  boost::compute::buffer take(const boost::compute::context& ctx, std::size_t bytes, Memory kind);
+  // Call only when no command that uses the buffers is pending.
+  void give_back();
+  // Takes over the buffers of `other` (to give them back later, together).
+  void adopt(Lease&& other);
+
+ private:
+  struct Held {
+    Memory kind;
+    boost::compute::buffer buffer;
+  };
+  bool pooled_;
+  std::vector<Held> held_;
+};
 
 // How graph arrays reach the device. `automatic` asks the device: one that shares
 // host memory (CL_DEVICE_HOST_UNIFIED_MEMORY) gets `host_memory`, any other `copy`.
 //   host_memory: a single borrowed graph is read in place (CL_MEM_USE_HOST_PTR); a
-//                batch is concatenated straight into mapped CL_MEM_ALLOC_HOST_PTR
-//                buffers. No staging copy either way.
+//                batch is concatenated by the host into host memory blocks (pooled,
+//                aligned) that then back CL_MEM_USE_HOST_PTR buffers. No staging copy,
+//                no map, no wait either way.
 //   copy:        device buffers filled by writes on a second queue, in the order the
 //                in-CSR build needs them, so later arrays travel while it runs.
 enum class UploadMode { automatic, host_memory, copy };
 
 // How the device builds the in-CSR: `per_graph`, one work-item per graph walking it
-// alone (batches of small graphs), or `batch_wide`, every step spread over the whole
-// batch (large graphs). `automatic`: per_graph when no graph has more than 2^16 edges
-// (2^22 on a CPU device).
-enum class CsrBuild { automatic, per_graph, batch_wide };
+// alone (batches of small graphs); `batch_wide`, every step spread over the whole batch
+// through buckets of targets (large graphs); `direct`, the batch split among a few
+// work-items (as many as the device has compute units, at most 16), each placing its
+// edges straight into the final arrays (large graphs on a CPU device).
+// `automatic`: per_graph when no graph has more than 2^16 edges (2^14 on a CPU device,
+// and then only with more graphs than compute units); else direct on a CPU device,
+// batch_wide elsewhere.
+enum class CsrBuild { automatic, per_graph, batch_wide, direct };
 
 // A batch's topology on the device. Node and edge ids are global over the batch
 // (graphs concatenated in order); see kernels_cl/propagate.cl for the layout.
@@ -42,10 +98,18 @@ struct DeviceGraphs {
   boost::compute::buffer graph_of, o_ptr, o_dst;   // out-CSR
   boost::compute::buffer t_ptr, t_src, t_w, t_rm;  // in-CSR, canonical order per target
   UploadMode mode = UploadMode::copy;              // the way that was taken
+  std::shared_ptr<Lease> lease;                    // pooled arrays of a one-shot call
+  CsrBuild build = CsrBuild::automatic;            // the build that ran
+  boost::compute::event csr_begin, csr_end;        // markers around the build
   double prepare_ms = 0;                           // host: offsets and the concatenation of a batch
   double upload_ms = 0;  // host wall time of buffer creation and the transfers' issue
-  double csr_ms = 0;     // wall time from the first build launch to the in-CSR done
+  double csr_ms = 0;     // persistent batches: wall time from the first build launch to the in-CSR
+                         // done; one-shot calls do not wait for it (see csr_span_ms)
 };
+
+// Device time of the build, from its markers' profiling (0 when the device gives none).
+// Only after the build has finished.
+double csr_span_ms(const DeviceGraphs& d);
 
 // The "propagate" kernels, built (or fetched from the cache) for the device.
 BuiltProgram build_propagate_program(Device& device, const ProgramCache& cache);
@@ -72,9 +136,10 @@ InCsr read_in_csr(Device& device, const DeviceGraphs& graphs);
 InCsr host_in_csr(std::span<const Graph> graphs);
 
 // Layer 0 of every graph, dense over the batch.
+// Only the seeds travel: O(seeds) host work, no array of the batch's size.
 struct PackedSeeds {
-  std::vector<std::uint8_t> front0;     // F_0 flags
-  std::vector<float> c0;                // layer-0 values
+  std::vector<std::int32_t> nodes;      // distinct seed nodes (global ids), ascending per graph
+  std::vector<float> c0;                // their layer-0 values
   std::vector<std::int64_t> frontier0;  // |F_0| per graph
   std::vector<float> max_c0;            // max |c0| per graph
 };

@@ -6,7 +6,9 @@
 #include <bit>
 #include <chrono>
 #include <cmath>
+#include <exception>
 #include <limits>
+#include <mutex>
 #include <numeric>
 #include <optional>
 
@@ -102,14 +104,184 @@ bc::buffer large_buffer(const bc::context& ctx, std::size_t bytes, bool host_mem
   return buf;
 }
 
+// Host memory blocks for arrays the host fills before their buffer exists: the buffer is
+// then created over the block with CL_MEM_USE_HOST_PTR, so its content is the block's
+// from the start (no map, no wait for the device). The block goes back to this pool
+// from the buffer's destructor callback, which runs once no command uses it.
+struct HostBlock {
+  void* ptr = nullptr;
+  std::size_t size = 0;
+};
+struct BlockPool {
+  std::mutex mutex;
+  std::vector<HostBlock> free;  // oldest first
+  std::size_t bytes = 0;
+};
+BlockPool& block_pool() {
+  static BlockPool* p = new BlockPool;  // never destroyed, like the buffer pool
+  return *p;
+}
+
+HostBlock take_block(std::size_t bytes) {
+  {
+    BlockPool& p = block_pool();
+    const std::lock_guard<std::mutex> lock(p.mutex);
+    std::size_t best = p.free.size();
+    for (std::size_t i = 0; i < p.free.size(); ++i) {
+      const std::size_t size = p.free[i].size;
+      if (size < bytes || size / 2 > bytes) continue;
+      if (best == p.free.size() || size < p.free[best].size) best = i;
+    }
+    if (best < p.free.size()) {
+      const HostBlock b = p.free[best];
+      p.bytes -= b.size;
+      p.free.erase(p.free.begin() + static_cast<std::ptrdiff_t>(best));
+      return b;
+    }
+  }
+  // 2 MiB-aligned (huge pages requested) when large, page-aligned otherwise: either
+  // satisfies any CL_DEVICE_MEM_BASE_ADDR_ALIGN in practice (at most 128 bytes on the
+  // devices we know).
+  constexpr std::size_t kHuge = std::size_t{2} << 20, kSmall = 4096;
+  const std::size_t align = bytes >= kHuge ? kHuge : kSmall;
+  const std::size_t rounded = (bytes + align - 1) / align * align;
+  HostBlock b{std::aligned_alloc(align, rounded), rounded};
+  if (b.ptr == nullptr) throw bc::opencl_error(CL_OUT_OF_HOST_MEMORY);
+#ifdef MADV_HUGEPAGE
+  if (align == kHuge) madvise(b.ptr, rounded, MADV_HUGEPAGE);
+#endif
+  return b;
+}
+
+void give_block(const HostBlock& b) {
+  BlockPool& p = block_pool();
+  const std::lock_guard<std::mutex> lock(p.mutex);
+  p.free.push_back(b);
+  p.bytes += b.size;
+  while (p.bytes > kPoolBytes) {
+    p.bytes -= p.free.front().size;
+    std::free(p.free.front().ptr);
+    p.free.erase(p.free.begin());
+  }
+}
+
+void BOOST_COMPUTE_CL_CALLBACK return_block(cl_mem, void* data) {
+  const auto* b = static_cast<HostBlock*>(data);
+  give_block(*b);
+  delete b;
+}
+
+// A buffer over a block the host has filled (`bytes` of it are the array).
+bc::buffer filled_buffer(const bc::context& ctx, const HostBlock& block, std::size_t bytes) {
+  cl_int err = CL_SUCCESS;
+  cl_mem mem = clCreateBuffer(ctx.get(), CL_MEM_READ_WRITE | CL_MEM_USE_HOST_PTR,
+                              std::max<std::size_t>(bytes, 4), block.ptr, &err);
+  if (err != CL_SUCCESS) {
+    give_block(block);
+    throw bc::opencl_error(err);
+  }
+  bc::buffer buf(mem, false);
+  auto* data = new HostBlock(block);
+  err = clSetMemObjectDestructorCallback(mem, return_block, data);
+  if (err != CL_SUCCESS) {
+    // No callback: let the implementation own a copy, and keep the block.
+    delete data;
+    bc::buffer copy(ctx, std::max<std::size_t>(bytes, 4),
+                    bc::buffer::read_write | CL_MEM_COPY_HOST_PTR, block.ptr);
+    buf = bc::buffer();
+    give_block(block);
+    return copy;
+  }
+  return buf;
+}
+
+struct PoolEntry {
+  Memory kind;
+  cl_context context;  // the buffer keeps it alive, so the handle is never reused meanwhile
+  bc::buffer buffer;
+};
+struct Pool {
+  std::mutex mutex;
+  std::vector<PoolEntry> free;  // oldest first
+  std::size_t bytes = 0;
+};
+Pool& pool() {
+  // Never destroyed: releasing OpenCL objects after the runtime has shut down at exit is
+  // not safe. The memory stays reachable (no leak report).
+  static Pool* p = new Pool;
+  return *p;
+}
+
+bc::buffer allocate(const bc::context& ctx, std::size_t bytes, Memory kind) {
+  switch (kind) {
+    case Memory::host_array:
+      return large_buffer(ctx, bytes, true);
+    case Memory::device:
+      break;
+  }
+  return device_buffer(ctx, bytes);
+}
+
+}  // namespace
+
+void Lease::adopt(Lease&& other) {
+  for (auto& h : other.held_) held_.push_back(std::move(h));
+  other.held_.clear();
+}
+
+bc::buffer Lease::take(const bc::context& ctx, std::size_t bytes, Memory kind) {
+  bytes = std::max<std::size_t>(bytes, 4);
+  if (!pooled_) return allocate(ctx, bytes, kind);
+  bc::buffer buf;
+  {
+    // The smallest pooled buffer that fits and wastes at most half of itself.
+    Pool& p = pool();
+    const std::lock_guard<std::mutex> lock(p.mutex);
+    std::size_t best = p.free.size();
+    for (std::size_t i = 0; i < p.free.size(); ++i) {
+      const PoolEntry& f = p.free[i];
+      const std::size_t size = f.buffer.size();
+      if (f.kind != kind || f.context != ctx.get() || size < bytes || size / 2 > bytes) continue;
+      if (best == p.free.size() || size < p.free[best].buffer.size()) best = i;
+    }
+    if (best < p.free.size()) {
+      buf = std::move(p.free[best].buffer);
+      p.bytes -= buf.size();
+      p.free.erase(p.free.begin() + static_cast<std::ptrdiff_t>(best));
+    }
+  }
+  if (buf.get() == nullptr) buf = allocate(ctx, bytes, kind);
+  held_.push_back({kind, buf});
+  return buf;
+}
+
+void Lease::give_back() {
+  if (!pooled_) return;
+  Pool& p = pool();
+  const std::lock_guard<std::mutex> lock(p.mutex);
+  for (auto& h : held_) {
+    if (h.buffer.size() > kPoolBytes) continue;
+    p.bytes += h.buffer.size();
+    p.free.push_back({h.kind, h.buffer.get_context().get(), std::move(h.buffer)});
+  }
+  held_.clear();
+  while (p.bytes > kPoolBytes) {
+    p.bytes -= p.free.front().buffer.size();
+    p.free.erase(p.free.begin());
+  }
+}
+
+namespace {
+
 // Exclusive scan in place of a histogram with one row of `digits` counters per item,
 // in digit-major order (digit, then item): the start of each (digit, item) run.
-void scan_histogram(bc::command_queue& q, const bc::program& program, bc::buffer& hist,
-                    std::int32_t digits, std::int32_t items) {
+void scan_histogram(bc::command_queue& q, const bc::program& program, Lease& scratch,
+                    bc::buffer& hist, std::int32_t digits, std::int32_t items) {
   const std::int64_t count = std::int64_t{digits} * items;
   const std::int64_t chunk = ceil_div(count, std::clamp<std::int64_t>(count / 16384, 1, 1024));
   const auto parts = static_cast<std::int32_t>(ceil_div(count, chunk));
-  bc::buffer partial = device_buffer(q.get_context(), (static_cast<std::size_t>(parts) + 1) * 4);
+  bc::buffer partial =
+      scratch.take(q.get_context(), (static_cast<std::size_t>(parts) + 1) * 4, Memory::device);
   const auto ch = static_cast<std::int32_t>(chunk);
   launch(q, make_kernel(program, "scan_sums", digits, items, ch, parts, hist, partial), parts);
   launch(q, make_kernel(program, "scan_partials", parts, partial), 1);
@@ -120,9 +292,9 @@ void scan_histogram(bc::command_queue& q, const bc::program& program, bc::buffer
 // key_rank bits that vary (`key_bits` of the sign-flipped keys), then the graph bits.
 // Empty when no bit varies: the order is the identity.
 std::optional<bc::buffer> node_order(bc::command_queue& q, const bc::program& program,
-                                     std::int32_t n, std::size_t graphs, int key_bits,
-                                     const bc::buffer& key_rank, const bc::buffer& graph_of,
-                                     const bc::wait_list& waits) {
+                                     Lease& scratch, std::int32_t n, std::size_t graphs,
+                                     int key_bits, const bc::buffer& key_rank,
+                                     const bc::buffer& graph_of, const bc::wait_list& waits) {
   struct Pass {
     const bc::buffer* keys;
     std::uint32_t flip;
@@ -146,10 +318,10 @@ std::optional<bc::buffer> node_order(bc::command_queue& q, const bc::program& pr
   int widest = 0;
   for (const auto& pass : passes) widest = std::max(widest, pass.bits);
   const bc::context ctx = q.get_context();
-  bc::buffer hist =
-      device_buffer(ctx, (std::size_t{1} << widest) * static_cast<std::size_t>(items) * 4);
-  bc::buffer order[2] = {device_buffer(ctx, static_cast<std::size_t>(n) * 4),
-                         device_buffer(ctx, static_cast<std::size_t>(n) * 4)};
+  bc::buffer hist = scratch.take(
+      ctx, (std::size_t{1} << widest) * static_cast<std::size_t>(items) * 4, Memory::device);
+  bc::buffer order[2] = {scratch.take(ctx, static_cast<std::size_t>(n) * 4, Memory::device),
+                         scratch.take(ctx, static_cast<std::size_t>(n) * 4, Memory::device)};
   int out = 0;
   bool first = true;
   for (const auto& pass : passes) {
@@ -161,7 +333,7 @@ std::optional<bc::buffer> node_order(bc::command_queue& q, const bc::program& pr
            make_kernel(program, "csr_node_count", n, ch, items, in, identity, *pass.keys, pass.flip,
                        pass.shift, mask, hist),
            items, first ? waits : bc::wait_list());
-    scan_histogram(q, program, hist, static_cast<std::int32_t>(mask + 1), items);
+    scan_histogram(q, program, scratch, hist, static_cast<std::int32_t>(mask + 1), items);
     launch(q,
            make_kernel(program, "csr_node_scatter", n, ch, items, in, identity, *pass.keys,
                        pass.flip, pass.shift, mask, hist, order[out]),
@@ -178,23 +350,30 @@ std::optional<bc::buffer> node_order(bc::command_queue& q, const bc::program& pr
 // build on PoCL); elsewhere long serial items would idle the device.
 constexpr std::int32_t kSmallGraphEdges = 1 << 16;
 constexpr std::int32_t kSmallGraphEdgesCpu = 1 << 22;
+// The direct build up to this many edges per graph on a CPU device; beyond it the
+// random writes into the final arrays miss the caches and buckets win (at 10^7 edges
+// direct took 1.4x the CPU time of batch_wide on PoCL; at 10^6, 0.9x).
+constexpr std::int32_t kDirectEdgesCpu = 1 << 22;
+// The direct build: at most this many items, and items * n counters below 2^28.
+constexpr std::uint32_t kDirectItemsMax = 16;
+constexpr std::int32_t kDirectHistMax = std::int32_t{1} << 28;
 
 // The in-CSR from the out-CSR on the device (kernels_cl/propagate.cl, steps 1-3).
 // The three wait lists: before the first read of key_rank/graph_of, of o_ptr/o_dst,
 // and of the weights/rel_mult.
-void build_in_csr(bc::command_queue& q, const bc::program& program, DeviceGraphs& d,
-                  bool small_graphs, int key_bits, const bc::buffer& key_rank,
+void build_in_csr(bc::command_queue& q, const bc::program& program, Lease& scratch, DeviceGraphs& d,
+                  CsrBuild how, std::int32_t direct_items, int key_bits, const bc::buffer& key_rank,
                   const bc::buffer& weight, const bc::buffer& rel_mult,
                   const bc::wait_list& keys_ready, const bc::wait_list& edges_ready,
                   const bc::wait_list& values_ready) {
   const std::int32_t n = d.n, e = d.e;
-  if (small_graphs) {
+  if (how == CsrBuild::per_graph) {
     const auto graphs = static_cast<std::int32_t>(d.node_offset.size() - 1);
     const bc::context ctx = q.get_context();
-    bc::buffer offsets = device_buffer(ctx, d.node_offset.size() * 4);
+    bc::buffer offsets = scratch.take(ctx, d.node_offset.size() * 4, Memory::device);
     q.enqueue_write_buffer(offsets, 0, d.node_offset.size() * 4, d.node_offset.data());
-    bc::buffer order_a = device_buffer(ctx, static_cast<std::size_t>(n) * 4);
-    bc::buffer order_b = device_buffer(ctx, static_cast<std::size_t>(n) * 4);
+    bc::buffer order_a = scratch.take(ctx, static_cast<std::size_t>(n) * 4, Memory::device);
+    bc::buffer order_b = scratch.take(ctx, static_cast<std::size_t>(n) * 4, Memory::device);
     bc::wait_list all = keys_ready;
     for (const auto& ev : edges_ready) all.insert(ev);
     for (const auto& ev : values_ready) all.insert(ev);
@@ -205,11 +384,39 @@ void build_in_csr(bc::command_queue& q, const bc::program& program, DeviceGraphs
            graphs, all);
     return;
   }
-  const auto order = e > 0 ? node_order(q, program, n, d.node_offset.size() - 1, key_bits, key_rank,
-                                        d.graph_of, keys_ready)
+  const auto order = e > 0 ? node_order(q, program, scratch, n, d.node_offset.size() - 1, key_bits,
+                                        key_rank, d.graph_of, keys_ready)
                            : std::nullopt;
   const std::int32_t identity = order ? 0 : 1;
   const bc::buffer& order_buf = order ? *order : d.graph_of;  // not read when identity
+  const bc::context ctx = q.get_context();
+  bc::wait_list first_edges = edges_ready;
+  if (!order) {  // then nothing has waited for graph_of's write yet
+    for (const auto& ev : keys_ready) first_edges.insert(ev);
+  }
+  if (how == CsrBuild::direct) {
+    const std::int32_t items = direct_items;
+    const auto ch = static_cast<std::int32_t>(ceil_div(n, items));
+    bc::buffer hist = scratch.take(
+        ctx, static_cast<std::size_t>(n) * static_cast<std::size_t>(items) * 4, Memory::device);
+    launch(q,
+           make_kernel(program, "csr_edge_count", n, ch, items, order_buf, identity, d.o_ptr,
+                       d.o_dst, std::int32_t{0}, n, hist),
+           items, first_edges);
+    scan_histogram(q, program, scratch, hist, n, items);
+    launch(q,
+           make_kernel(program, "csr_edge_place", n, ch, items, order_buf, identity, d.o_ptr,
+                       d.o_dst, hist, weight, rel_mult, d.t_src, d.t_w, d.t_rm),
+           items, values_ready);
+    // The last item's row: a sub-buffer would need an aligned origin, so pass the offset.
+    const std::int64_t ptr_chunk = ceil_div(n, std::clamp<std::int64_t>(n / 65536, 1, 64));
+    const auto ptr_items = static_cast<std::int32_t>(ceil_div(n, ptr_chunk));
+    launch(q,
+           make_kernel(program, "csr_ptr_from_ends", n, static_cast<std::int32_t>(ptr_chunk),
+                       ptr_items, std::int32_t{items - 1}, hist, d.t_ptr),
+           ptr_items);
+    return;
+  }
 
   const int bits = std::bit_width(static_cast<std::uint32_t>(n - 1));
   const int high =
@@ -218,20 +425,16 @@ void build_in_csr(bc::command_queue& q, const bc::program& program, DeviceGraphs
   const std::int64_t chunk = ceil_div(n, std::clamp<std::int64_t>(e / 16384, 1, 512));
   const auto items = static_cast<std::int32_t>(ceil_div(n, chunk));
   const auto ch = static_cast<std::int32_t>(chunk);
-  const bc::context ctx = q.get_context();
-  bc::buffer hist =
-      device_buffer(ctx, static_cast<std::size_t>(buckets) * static_cast<std::size_t>(items) * 4);
+  bc::buffer hist = scratch.take(
+      ctx, static_cast<std::size_t>(buckets) * static_cast<std::size_t>(items) * 4, Memory::device);
   bc::buffer rec =
-      large_buffer(ctx, static_cast<std::size_t>(e) * 16, d.mode == UploadMode::host_memory);
-  bc::wait_list first_edges = edges_ready;
-  if (!order) {  // then nothing has waited for graph_of's write yet
-    for (const auto& ev : keys_ready) first_edges.insert(ev);
-  }
+      scratch.take(ctx, static_cast<std::size_t>(e) * 16,
+                   d.mode == UploadMode::host_memory ? Memory::host_array : Memory::device);
   launch(q,
          make_kernel(program, "csr_edge_count", n, ch, items, order_buf, identity, d.o_ptr, d.o_dst,
                      low, buckets, hist),
          items, first_edges);
-  scan_histogram(q, program, hist, buckets, items);
+  scan_histogram(q, program, scratch, hist, buckets, items);
   launch(q,
          make_kernel(program, "csr_edge_scatter", n, ch, items, order_buf, identity, d.o_ptr,
                      d.o_dst, low, buckets, hist, weight, rel_mult, rec),
@@ -243,7 +446,7 @@ void build_in_csr(bc::command_queue& q, const bc::program& program, DeviceGraphs
 }
 
 // Graph arrays concatenated in batch order, ids made global. The destinations are
-// mapped device memory or host vectors about to be written.
+// host memory blocks about to back buffers, or host vectors about to be written.
 struct Destinations {
   std::int32_t *o_ptr, *o_dst, *key_rank, *graph_of;
   float *weight, *rel_mult;
@@ -314,13 +517,19 @@ DeviceGraphs build_device_graphs(Device& device, const bc::program& program,
   const auto n = static_cast<std::size_t>(d.n), e = static_cast<std::size_t>(d.e);
   auto& ctx = device.context();
   auto& q = device.queue();
+  // A one-shot call's arrays go back to the pool when the call is done; a persistent
+  // batch owns its arrays. Temporaries of the build go back when it has finished.
+  d.lease = std::make_shared<Lease>(borrowed);
+  Lease& keep = *d.lease;
+  Lease scratch;
   try {
-    const bool host = mode == UploadMode::host_memory;
-    d.t_ptr = large_buffer(ctx, (n + 1) * 4, host);
-    d.t_src = large_buffer(ctx, e * 4, host);
-    d.t_w = large_buffer(ctx, e * 4, host);
-    d.t_rm = large_buffer(ctx, e * 4, host);
-    d.graph_of = device_buffer(ctx, n * 4);
+    const Memory large = mode == UploadMode::host_memory ? Memory::host_array : Memory::device;
+    d.t_ptr = keep.take(ctx, (n + 1) * 4, large);
+    d.t_src = keep.take(ctx, e * 4, large);
+    d.t_w = keep.take(ctx, e * 4, large);
+    d.t_rm = keep.take(ctx, e * 4, large);
+    const bool host_batch = mode == UploadMode::host_memory && graphs.size() > 1;
+    if (!host_batch) d.graph_of = keep.take(ctx, n * 4, Memory::device);
     bc::buffer key_rank, weight, rel_mult;
     bc::wait_list keys_ready, edges_ready, values_ready;
     std::vector<std::int32_t>
@@ -328,11 +537,12 @@ DeviceGraphs build_device_graphs(Device& device, const bc::program& program,
     std::vector<float> staged_f32[2];  // weights, rel_mult
     std::optional<bc::command_queue> transfers;
     // Writes read host memory until they finish: wait for them on every way out.
+    // On the way out by an exception, the build's commands too (they read the staging).
     struct Drain {
       bc::command_queue& q;
       std::optional<bc::command_queue>& transfers;
       ~Drain() {
-        clFinish(q.get());
+        if (std::uncaught_exceptions() > 0) clFinish(q.get());
         if (transfers) clFinish(transfers->get());
       }
     } drain{q, transfers};
@@ -342,10 +552,10 @@ DeviceGraphs build_device_graphs(Device& device, const bc::program& program,
     if (mode == UploadMode::host_memory && single) {
       // The device reads host memory: hand it the graph's own arrays. READ_ONLY, and
       // no kernel writes them, so the const data is never modified.
-      auto in_place = [&](const auto& v, bool keep) {
+      auto in_place = [&](const auto& v, bool borrow) {
         using T = typename std::decay_t<decltype(v)>::value_type;
         if (v.empty()) return device_buffer(ctx, 4);
-        const cl_mem_flags how = keep ? CL_MEM_USE_HOST_PTR : CL_MEM_COPY_HOST_PTR;
+        const cl_mem_flags how = borrow ? CL_MEM_USE_HOST_PTR : CL_MEM_COPY_HOST_PTR;
         return bc::buffer(ctx, v.size() * sizeof(T), CL_MEM_READ_ONLY | how,
                           const_cast<T*>(v.data()));
       };
@@ -359,30 +569,25 @@ DeviceGraphs build_device_graphs(Device& device, const bc::program& program,
       const std::int32_t zero = 0;
       if (n > 0) q.enqueue_fill_buffer(d.graph_of, &zero, sizeof zero, 0, n * 4);
     } else if (mode == UploadMode::host_memory) {
-      // A batch: concatenated by the host straight into mapped device memory.
-      const cl_mem_flags host = CL_MEM_ALLOC_HOST_PTR;
-      d.o_ptr = device_buffer(ctx, (n + 1) * 4, host);
-      d.o_dst = device_buffer(ctx, e * 4, host);
-      key_rank = device_buffer(ctx, n * 4, host);
-      weight = device_buffer(ctx, e * 4, host);
-      rel_mult = device_buffer(ctx, e * 4, host);
-      const bc::buffer* bufs[6] = {&d.o_ptr, &d.o_dst, &key_rank, &d.graph_of, &weight, &rel_mult};
-      void* at[6];
-      for (int i = 0; i < 6; ++i)
-        at[i] = q.enqueue_map_buffer(*bufs[i], CL_MAP_WRITE_INVALIDATE_REGION, 0, bufs[i]->size());
+      // A batch: concatenated by the host into host memory blocks (reused across
+      // calls), each then wrapped in a buffer: no map, no staging copy, no wait.
+      bc::buffer* bufs[6] = {&d.o_ptr, &d.o_dst, &key_rank, &d.graph_of, &weight, &rel_mult};
+      const std::size_t bytes[6] = {(n + 1) * 4, e * 4, n * 4, n * 4, e * 4, e * 4};
+      HostBlock at[6];
+      for (int i = 0; i < 6; ++i) at[i] = take_block(std::max<std::size_t>(bytes[i], 4));
       concatenate(graphs, d.node_offset, d.e,
-                  {static_cast<std::int32_t*>(at[0]), static_cast<std::int32_t*>(at[1]),
-                   static_cast<std::int32_t*>(at[2]), static_cast<std::int32_t*>(at[3]),
-                   static_cast<float*>(at[4]), static_cast<float*>(at[5])});
-      for (int i = 0; i < 6; ++i) q.enqueue_unmap_buffer(*bufs[i], at[i]);
+                  {static_cast<std::int32_t*>(at[0].ptr), static_cast<std::int32_t*>(at[1].ptr),
+                   static_cast<std::int32_t*>(at[2].ptr), static_cast<std::int32_t*>(at[3].ptr),
+                   static_cast<float*>(at[4].ptr), static_cast<float*>(at[5].ptr)});
+      for (int i = 0; i < 6; ++i) *bufs[i] = filled_buffer(ctx, at[i], bytes[i]);
     } else {
       // Separate device memory: writes on a second queue, in the order the build reads
       // the arrays, each launch waiting only for what it reads.
-      d.o_ptr = device_buffer(ctx, (n + 1) * 4);
-      d.o_dst = device_buffer(ctx, e * 4);
-      key_rank = device_buffer(ctx, n * 4);
-      weight = device_buffer(ctx, e * 4);
-      rel_mult = device_buffer(ctx, e * 4);
+      d.o_ptr = keep.take(ctx, (n + 1) * 4, Memory::device);
+      d.o_dst = keep.take(ctx, e * 4, Memory::device);
+      key_rank = scratch.take(ctx, n * 4, Memory::device);
+      weight = scratch.take(ctx, e * 4, Memory::device);
+      rel_mult = scratch.take(ctx, e * 4, Memory::device);
       transfers.emplace(ctx, device.device());
       auto& tq = *transfers;
       const std::int32_t *o_ptr = nullptr, *o_dst = nullptr, *keys = nullptr, *graph_of = nullptr;
@@ -432,25 +637,58 @@ DeviceGraphs build_device_graphs(Device& device, const bc::program& program,
     d.upload_ms = ms_since(tu);
 
     const auto tb = std::chrono::steady_clock::now();
+    d.csr_begin = q.enqueue_marker();
     if (n == 0) {
+      d.build = how;  // nothing to build
       const std::int32_t zero = 0;
       q.enqueue_fill_buffer(d.t_ptr, &zero, sizeof zero, 0, 4);
     } else {
-      const std::int32_t small = device.info().is_cpu() ? kSmallGraphEdgesCpu : kSmallGraphEdges;
-      const bool per_graph =
-          how == CsrBuild::automatic ? max_edges <= small : how == CsrBuild::per_graph;
-      build_in_csr(q, program, d, per_graph, key_bits, key_rank, weight, rel_mult, keys_ready,
-                   edges_ready, values_ready);
+      const bool cpu = device.info().is_cpu();
+      const auto units = static_cast<std::int32_t>(
+          std::clamp<std::uint32_t>(device.info().compute_units, 1, kDirectItemsMax));
+      // Every item's histogram row is n counters (int32 indexing).
+      const std::int32_t direct_items =
+          std::clamp<std::int32_t>(units, 1, std::max<std::int32_t>(1, kDirectHistMax / d.n));
+      if (how == CsrBuild::automatic) {
+        if (!cpu) {
+          how = max_edges <= kSmallGraphEdges ? CsrBuild::per_graph : CsrBuild::batch_wide;
+        } else if (max_edges <= kSmallGraphEdgesCpu &&
+                   static_cast<std::int64_t>(graphs.size()) >= 2 * std::int64_t{units}) {
+          how = CsrBuild::per_graph;
+        } else {
+          how = max_edges <= kDirectEdgesCpu ? CsrBuild::direct : CsrBuild::batch_wide;
+        }
+      }
+      d.build = how;
+      build_in_csr(q, program, scratch, d, how, direct_items, key_bits, key_rank, weight, rel_mult,
+                   keys_ready, edges_ready, values_ready);
     }
-    q.finish();
-    if (transfers) transfers->finish();
-    d.csr_ms = ms_since(tb);
+    d.csr_end = q.enqueue_marker();
+    q.flush();
+    if (borrowed) {
+      // A one-shot call goes on with the propagation on the same in-order queue: no
+      // wait here. The temporaries go back with the call's arrays.
+      d.lease->adopt(std::move(scratch));
+    } else {
+      q.finish();
+      d.csr_ms = ms_since(tb);
+      scratch.give_back();
+    }
   } catch (const bc::opencl_error& err) {
     throw Error(ReasonCode::launch_failed,
                 std::string("propagate: OpenCL error while building the in-CSR: ") +
                     err.error_string() + " (" + std::to_string(err.error_code()) + ")");
   }
   return d;
+}
+
+double csr_span_ms(const DeviceGraphs& d) {
+  if (d.csr_begin.get() == nullptr || d.csr_end.get() == nullptr) return 0;
+  try {
+    return span_ms(d.csr_begin, d.csr_end);
+  } catch (const bc::opencl_error&) {
+    return 0;  // a device may give no profiling for markers
+  }
 }
 
 InCsr read_in_csr(Device& device, const DeviceGraphs& d) {

@@ -8,6 +8,7 @@
 
 #include "clgauge/error.hpp"
 #include "clgauge/propagate.hpp"
+#include "propagate/device_batch.hpp"
 
 namespace clgauge {
 namespace {
@@ -105,6 +106,39 @@ void Graph::validate() const {
         num(rel_mult[bad_rel_mult]));
   }
 }
+
+namespace propagate_detail {
+
+// The checks of Graph::validate as predicates, for the device path's parallel pass.
+bool structure_valid(const Graph& g) {
+  if (g.indptr.empty() ||
+      g.indptr.size() - 1 >
+          static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max() - 1) ||
+      g.indptr[0] != 0) {
+    return false;
+  }
+  bool monotone = true;
+  for (std::size_t i = 1; i < g.indptr.size(); ++i) monotone &= g.indptr[i] >= g.indptr[i - 1];
+  const auto e = static_cast<std::size_t>(g.indptr.back());
+  return monotone && g.indices.size() == e && g.weights.size() == e && g.rel_code.size() == e &&
+         g.rel_mult.size() == e && g.key_rank.size() == g.indptr.size() - 1;
+}
+
+bool edges_valid(const Graph& g, std::size_t begin, std::size_t end) {
+  const auto nodes = static_cast<std::uint32_t>(g.indptr.empty() ? 0 : g.indptr.size() - 1);
+  auto non_finite = [](float x) {
+    return (std::bit_cast<std::uint32_t>(x) & 0x7f800000u) == 0x7f800000u;
+  };
+  bool bad = false;
+  for (std::size_t i = begin; i < end; ++i) {
+    bad |= static_cast<std::uint32_t>(g.indices[i]) >= nodes;  // negatives wrap high
+    bad |= non_finite(g.weights[i]);
+    bad |= non_finite(g.rel_mult[i]);
+  }
+  return !bad;
+}
+
+}  // namespace propagate_detail
 
 void Seeds::validate(std::int32_t graph_nodes) const {
   check_length("seed_weights", weights.size(), nodes.size(), "seed_nodes length");

@@ -84,18 +84,23 @@ void check(Device& dev, std::span<const Graph> graphs, const std::string& what) 
   const auto program =
       propagate_detail::build_propagate_program(dev, ProgramCache::from_environment());
   const auto want = propagate_detail::host_in_csr(graphs);
-  // Both upload ways, both builds; a graph is read in place (borrowed) only on the
-  // host-memory way, so borrowed alternates with the build.
+  // Both upload ways, every build; a graph is read in place (borrowed) only on the
+  // host-memory way, so borrowed alternates with the build. A borrowed build is a
+  // one-shot call's: its arrays come from the pool, and it is not waited for.
   for (const auto mode : {UploadMode::host_memory, UploadMode::copy}) {
-    for (const auto how : {CsrBuild::per_graph, CsrBuild::batch_wide}) {
-      const bool borrowed = how == CsrBuild::batch_wide;
+    for (const auto how : {CsrBuild::per_graph, CsrBuild::batch_wide, CsrBuild::direct}) {
+      const bool borrowed = how != CsrBuild::per_graph;
       const auto d =
           propagate_detail::build_device_graphs(dev, program.program, graphs, borrowed, mode, how);
       EXPECT_EQ(d.mode, mode);
       expect_same(want, propagate_detail::read_in_csr(dev, d),
                   what + (mode == UploadMode::copy ? " copy" : " host_memory") +
                       (borrowed ? " borrowed" : " owned") +
-                      (how == CsrBuild::per_graph ? " per_graph" : " batch_wide"));
+                      (how == CsrBuild::per_graph    ? " per_graph"
+                       : how == CsrBuild::batch_wide ? " batch_wide"
+                                                     : " direct"));
+      EXPECT_EQ(d.build, how);
+      d.lease->give_back();  // read_in_csr's reads were blocking: the build is done
     }
   }
 }

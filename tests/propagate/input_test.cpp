@@ -5,11 +5,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "clgauge/error.hpp"
 #include "clgauge/propagate.hpp"
 #include "cli/cli_test_util.hpp"
+#include "propagate/device_batch.hpp"
 
 namespace clgauge {
 namespace {
@@ -124,6 +126,73 @@ TEST(PropagateInput, EveryPathRejectsBeforeRunning) {
     expect_bad(
         [&] { (void)propagate_batch_device(dev, ProgramCache::disabled(), graphs, seeds, {}); },
         "graph 1: indices[0]");
+  }
+}
+
+// The device path checks large inputs with two threads; the error must be the one the
+// sequential Graph::validate gives (first field in its order, first bad position).
+TEST(PropagateInput, ThreadedValidationGivesTheSequentialError) {
+  // The production threshold is 2^22 edges; 2^17 here keeps the test fast and still
+  // splits the graph (and the batch) between two threads.
+  constexpr std::size_t kThreads = std::size_t{1} << 17;
+  const Graph big = generate_uniform(5000, 300000, 31);
+  auto message = [](auto&& f) -> std::string {
+    try {
+      f();
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ReasonCode::bad_input);
+      return e.what();
+    }
+    return "";
+  };
+  const PropagateParams p;
+  struct Case {
+    const char* what;
+    void (*spoil)(Graph&);
+  };
+  const Case cases[] = {
+      {"valid", [](Graph&) {}},
+      {"index late", [](Graph& g) { g.indices[290000] = -1; }},
+      {"index late, weight early",
+       [](Graph& g) {
+         g.indices[250000] = 5000;
+         g.weights[3] = std::numeric_limits<float>::infinity();
+       }},
+      {"two weights",
+       [](Graph& g) {
+         g.weights[200000] = std::numeric_limits<float>::quiet_NaN();
+         g.weights[100000] = -std::numeric_limits<float>::infinity();
+       }},
+      {"rel_mult late, weight late",
+       [](Graph& g) {
+         g.rel_mult[160000] = std::numeric_limits<float>::infinity();
+         g.weights[299999] = std::numeric_limits<float>::infinity();
+       }},
+      {"indptr", [](Graph& g) { g.indptr[4000] = g.indptr[3999] - 1; }},
+      {"length", [](Graph& g) { g.rel_mult.pop_back(); }},
+      {"key_rank", [](Graph& g) { g.key_rank.push_back(0); }},
+  };
+  for (const auto& c : cases) {
+    Graph g = big;
+    c.spoil(g);
+    const Seeds s{{0}, {1.0f}};
+    const std::string want = message([&] { g.validate(); });
+    EXPECT_EQ(message([&] {
+                propagate_detail::validate_batch_threaded(std::span(&g, 1), std::span(&s, 1), p,
+                                                          kThreads);
+              }),
+              want)
+        << c.what;
+    // In a batch, after a valid large graph: the same error, named by its graph.
+    const std::vector<Graph> graphs{big, generate_rmat(50, 200, 1), g};
+    const std::vector<Seeds> seeds(3, s);
+    EXPECT_EQ(
+        message([&] { propagate_detail::validate_batch_threaded(graphs, seeds, p, kThreads); }),
+        want.empty() ? "" : "graph 2: " + want)
+        << c.what;
+    EXPECT_EQ(message([&] { propagate_detail::validate_batch(graphs, seeds, p); }),
+              want.empty() ? "" : "graph 2: " + want)
+        << c.what;
   }
 }
 

@@ -159,6 +159,69 @@ TEST(PropagateParity, LargerGraphsSpanManyWorkGroups) {
   }
 }
 
+TEST(PropagateParity, OneShotCallsOfChangingSizesReusePooledMemory) {
+  auto& dev = shared_device();
+  if (!dev) GTEST_SKIP() << "no OpenCL device";
+  // Each call gives its device memory back to the pool and the next takes what fits:
+  // a larger, a smaller, the same size again, a batch, with different seeds, so any
+  // stale value read from reused memory would show up as a difference.
+  const std::vector<Graph> graphs{generate_rmat(20000, 150000, 21), generate_rmat(300, 2000, 22),
+                                  generate_rmat(20000, 150000, 23),
+                                  generate_uniform(9000, 40000, 24),
+                                  generate_rmat(20000, 150000, 21)};
+  PropagateParams p;
+  p.rate = 0.8f;
+  p.radius_cap = 5;
+  p.iter_cap_layers = 6;
+  for (std::size_t i = 0; i < graphs.size(); ++i) {
+    const Seeds s = random_seeds(xxh3_64("pool/" + std::to_string(i)), graphs[i].nodes());
+    EXPECT_EQ(propagate_device(*dev, test_cache(), graphs[i], s, p),
+              propagate_cpu_layered(graphs[i], s, p))
+        << "call " << i;
+  }
+  std::vector<Seeds> seeds;
+  for (std::size_t i = 0; i < graphs.size(); ++i)
+    seeds.push_back(random_seeds(xxh3_64("pool-batch/" + std::to_string(i)), graphs[i].nodes()));
+  const auto diff = first_difference(propagate_batch_cpu(graphs, seeds, p),
+                                     propagate_batch_device(*dev, test_cache(), graphs, seeds, p));
+  ASSERT_FALSE(diff.has_value()) << diff->describe();
+}
+
+TEST(PropagateParity, LongChainsRunLayersInRounds) {
+  auto& dev = shared_device();
+  if (!dev) GTEST_SKIP() << "no OpenCL device";
+  // Layers are launched several at a time before the host reads their counters: a
+  // chain of 40 nodes with caps of 30 runs in rounds, and one of 10 nodes empties its
+  // frontier in the middle of a round.
+  auto chain = [](std::int32_t n) {
+    Graph g;
+    for (std::int32_t u = 0; u <= n; ++u) g.indptr.push_back(u < n ? u : n - 1);
+    for (std::int32_t u = 0; u + 1 < n; ++u) g.indices.push_back(u + 1);
+    g.weights.assign(g.indices.size(), 1.5f);
+    g.rel_code.assign(g.indices.size(), 0);
+    g.rel_mult.assign(g.indices.size(), 1.25f);
+    g.key_rank.assign(static_cast<std::size_t>(n), 0);
+    return g;
+  };
+  const std::vector<Graph> graphs{chain(40), chain(10)};
+  const std::vector<Seeds> seeds{Seeds{{0}, {1.0f}}, Seeds{{0, 3}, {1.0f, -2.0f}}};
+  for (const std::int32_t cap : {30, 7, 4, 3, 0}) {
+    PropagateParams p;
+    p.rate = 0.9f;
+    p.radius_cap = cap;
+    p.iter_cap_layers = cap + 1;
+    p.eps = 1e-30f;
+    const auto want = propagate_batch_cpu(graphs, seeds, p);
+    const auto diff =
+        first_difference(want, propagate_batch_device(*dev, test_cache(), graphs, seeds, p));
+    ASSERT_FALSE(diff.has_value()) << "cap " << cap << ": " << diff->describe();
+    EXPECT_EQ(want.results[0].metrics.iters, std::min(cap, 39)) << cap;  // the radius cap
+    for (std::size_t i = 0; i < graphs.size(); ++i) {
+      EXPECT_EQ(propagate_device(*dev, test_cache(), graphs[i], seeds[i], p), want.results[i]);
+    }
+  }
+}
+
 TEST(PropagateParity, PreparedBatchRunsManySeedSets) {
   auto& dev = shared_device();
   if (!dev) GTEST_SKIP() << "no OpenCL device";
