@@ -205,6 +205,12 @@ TEST(GemmDefaultSizeAware, SmallAndSkinnyProblemsGetADirectConfigOnCpus) {
   // 32x32x8192: 4 row tiles and 1 column tile; work-groups shrink to keep two per unit.
   EXPECT_EQ(default_gemm_config(cpu, shape(32, 32, 8192)).get("WGM"), 1);
   EXPECT_EQ(default_gemm_config(cpu, shape(64, 4096, 4096)).get("WGM"), 8);
+  // Two column tiles: they share a work-group (and their rows of A), one row strip each.
+  EXPECT_EQ(default_gemm_config(cpu, shape(3000, 20, 3000)).canonical(),
+            "family=gemm.direct;MR=8;NR=16;VW=16;WGM=1;WGN=2");
+  EXPECT_EQ(default_gemm_config(cpu, shape(4096, 64, 4096)).canonical(),
+            "family=gemm.direct;MR=8;NR=32;VW=16;WGM=1;WGN=2");
+  EXPECT_EQ(default_gemm_config(cpu, shape(4096, 256, 64)).get("WGN"), 1);
 }
 
 TEST(GemmDefaultSizeAware, TheKernelsNFollowsTheOperandSwap) {
