@@ -38,7 +38,7 @@ device=()
 db=""
 json_out=""
 
-usage() { sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 die() { echo "gemm-targets.sh: $*" >&2; exit 2; }
 
 while [[ $# -gt 0 ]]; do
@@ -138,8 +138,10 @@ summary="$(jq -s --argjson gt "$GEOMEAN_TARGET" --argjson mt "$MIN_TARGET" \
 [[ -n "$json_out" ]] && printf '%s\n' "$summary" >"$json_out"
 
 jq -r '
-  def f2: . * 100 | round / 100 | tostring
-          | if test("\\.") then (if test("\\.[0-9]$") then . + "0" else . end) else . + ".00" end;
+  def fx($d): (. * pow(10; $d) | round) as $i
+              | "\(($i / pow(10; $d)) | floor).\(("000" + ($i % pow(10; $d) | tostring))[-$d:])";
+  def f2: fx(2);
+  def f3: fx(3);
   def f0: round | tostring;
   "device: \(.device)",
   "clgauge gemm --vs-openblas: \(.runs) alternating runs per shape, \(.rounds) round(s), median",
@@ -148,7 +150,7 @@ jq -r '
   "|---|---|---|---|---|---|---|---|",
   (.shapes[] | "| \(.shape) | \(.family) | \(.config) (\(.source)) | \(.clgauge_gflops | f0) | \(.openblas_gflops | f0) | \(.ratio_device | f2)\(if .rounds > 1 then " (\(.ratio_device_min | f2)-\(.ratio_device_max | f2))" else "" end) | \(.ratio_host | f2) | \(if .bitwise then "yes" else "NO" end) |"),
   "",
-  "geometric mean \(.geomean_device | f2) (host wall \(.geomean_host | f2)), minimum \(.min_device | f2) at \(.min_shape); targets: geomean >= \(.targets.geomean), none < \(.targets.min): \(if .met then "met" else "MISSED" end)"
+  "geometric mean \(.geomean_device | f3) (host wall \(.geomean_host | f3)), minimum \(.min_device | f3) at \(.min_shape); targets: geomean >= \(.targets.geomean), none < \(.targets.min): \(if .met then "met" else "MISSED" end)"
   ' <<<"$summary"
 
 [[ "$(jq -r '.met' <<<"$summary")" == "true" ]] || exit 1
