@@ -12,6 +12,7 @@
 #include "clgauge/error.hpp"
 #include "clgauge/gemm.hpp"
 #include "clgauge/space.hpp"
+#include "clgauge/tuning_db.hpp"
 
 namespace clgauge {
 namespace {
@@ -275,6 +276,28 @@ TEST(GemmDefaultSizeAware, OtherDeviceTypesKeepTheirDefaultAndEveryDefaultIsVali
       }
     }
   }
+}
+
+// The shipped tuning databases (tuning/db): each file is named after its device and every
+// entry's config is valid by its family's rules on a typical PoCL CPU device.
+TEST(GemmShippedDb, FilesAreNamedForTheirDeviceAndHoldValidConfigs) {
+  namespace fs = std::filesystem;
+  const auto limits =
+      DeviceLimits::load(fs::path(CLGAUGE_SOURCE_DIR) / "tests" / "gemm" / "pocl_cpu_limits.json");
+  std::size_t files = 0;
+  for (const auto& e : fs::directory_iterator(fs::path(CLGAUGE_SOURCE_DIR) / "tuning" / "db")) {
+    if (e.path().extension() != ".json") continue;
+    ++files;
+    const auto db = TuningDatabase::load(e.path());
+    EXPECT_EQ(e.path().filename().string(), tuning_db_file_name(db.device));
+    EXPECT_FALSE(db.entries.empty()) << e.path();
+    for (const auto& entry : db.entries) {
+      EXPECT_FALSE(gemm_config_invalid_reason(entry.config, limits))
+          << e.path() << " " << entry.key.str() << ": " << entry.config.canonical();
+      EXPECT_GT(entry.gflops_median, 0) << entry.key.str();
+    }
+  }
+  EXPECT_GT(files, 0u);
 }
 
 }  // namespace
