@@ -3,6 +3,7 @@
 #
 #   scripts/gemm-targets.sh [--tune] [--budget-time T] [--rounds R] [--runs N]
 #                           [--clgauge PATH] [--device D] [--db DIR] [--json FILE]
+#                           [--openblas-threads T]
 #
 # For every shape, `clgauge gemm --vs-openblas --json` runs the config the tuning database
 # selects (exactly what clgauge::gemm() would run) and OpenBLAS sgemm on the host
@@ -19,6 +20,10 @@
 # Targets (issue 12): geometric mean of the device-time ratios >= 0.9 and no shape below
 # 0.7. Exit status: 0 when met, 1 when missed or a result was not bitwise equal, 2 on bad
 # arguments or a failed command.
+#
+# --openblas-threads T sets OPENBLAS_NUM_THREADS (default: OpenBLAS's own choice, all
+# cores). On a machine loaded by other work, OpenBLAS's threads wait on each other and one
+# thread can be many times faster than two; say which you used.
 #
 # Needs jq (Debian package `jq`).
 set -euo pipefail
@@ -38,7 +43,7 @@ device=()
 db=""
 json_out=""
 
-usage() { sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 die() { echo "gemm-targets.sh: $*" >&2; exit 2; }
 
 while [[ $# -gt 0 ]]; do
@@ -51,6 +56,8 @@ while [[ $# -gt 0 ]]; do
     --device) device=(--device "${2:?--device needs a value}"); shift 2 ;;
     --db) db="${2:?--db needs a folder}"; shift 2 ;;
     --json) json_out="${2:?--json needs a file}"; shift 2 ;;
+    --openblas-threads) export OPENBLAS_NUM_THREADS="${2:?--openblas-threads needs a value}"
+                        shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
@@ -122,12 +129,14 @@ rows=()
 for s in "${SHAPES[@]}"; do rows+=("$tmp/row.$s"); done
 device_name="$(jq -r '.device' "$tmp/${SHAPES[0]}.0.json")"
 summary="$(jq -s --argjson gt "$GEOMEAN_TARGET" --argjson mt "$MIN_TARGET" \
-    --arg device "$device_name" --argjson runs "$runs" --argjson rounds "$rounds" '
+    --arg device "$device_name" --argjson runs "$runs" --argjson rounds "$rounds" \
+    --arg blas_threads "${OPENBLAS_NUM_THREADS:-default}" '
   . as $rows
   | ($rows | map(.ratio_device | log) | add / length | exp) as $geo
   | ($rows | map(.ratio_host | log) | add / length | exp) as $geo_host
   | ($rows | map(.ratio_device) | min) as $min
   | {schema: "clgauge-gemm-targets-v1", device: $device, runs: $runs, rounds: $rounds,
+     openblas_threads: $blas_threads,
      shapes: $rows,
      geomean_device: $geo, geomean_host: $geo_host, min_device: $min,
      min_shape: ($rows | min_by(.ratio_device) | .shape),
@@ -144,7 +153,7 @@ jq -r '
   def f3: fx(3);
   def f0: round | tostring;
   "device: \(.device)",
-  "clgauge gemm --vs-openblas: \(.runs) alternating runs per shape, \(.rounds) round(s), median",
+  "clgauge gemm --vs-openblas: \(.runs) alternating runs per shape, \(.rounds) round(s), median; OpenBLAS threads: \(.openblas_threads)",
   "",
   "| shape | family | config (source) | clgauge GFLOP/s | OpenBLAS GFLOP/s | ratio (device) | ratio (host wall) | bitwise |",
   "|---|---|---|---|---|---|---|---|",
