@@ -11,7 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev libxxhash-dev librandom123-dev libmuparser-dev
   libsqlite3-dev libopenblas-dev
-  libeigen3-dev zlib1g-dev gnuplot-nox
+  libeigen3-dev zlib1g-dev gnuplot-nox jq
   clang libclang-rt-14-dev clang-format clang-tidy
 )
 

@@ -12,6 +12,7 @@
 #include "clgauge/error.hpp"
 #include "clgauge/gemm.hpp"
 #include "clgauge/space.hpp"
+#include "clgauge/tuning_db.hpp"
 
 namespace clgauge {
 namespace {
@@ -206,6 +207,12 @@ TEST(GemmDefaultSizeAware, SmallAndSkinnyProblemsGetADirectConfigOnCpus) {
   // 32x32x8192: 4 row tiles and 1 column tile; work-groups shrink to keep two per unit.
   EXPECT_EQ(default_gemm_config(cpu, shape(32, 32, 8192)).get("WGM"), 1);
   EXPECT_EQ(default_gemm_config(cpu, shape(64, 4096, 4096)).get("WGM"), 8);
+  // Two column tiles: they share a work-group (and their rows of A), one row strip each.
+  EXPECT_EQ(default_gemm_config(cpu, shape(3000, 20, 3000)).canonical(),
+            "family=gemm.direct;MR=8;NR=16;VW=16;WGM=1;WGN=2");
+  EXPECT_EQ(default_gemm_config(cpu, shape(4096, 64, 4096)).canonical(),
+            "family=gemm.direct;MR=8;NR=32;VW=16;WGM=1;WGN=2");
+  EXPECT_EQ(default_gemm_config(cpu, shape(4096, 256, 64)).get("WGN"), 1);
 }
 
 TEST(GemmDefaultSizeAware, TheKernelsNFollowsTheOperandSwap) {
@@ -270,6 +277,28 @@ TEST(GemmDefaultSizeAware, OtherDeviceTypesKeepTheirDefaultAndEveryDefaultIsVali
       }
     }
   }
+}
+
+// The shipped tuning databases (tuning/db): each file is named after its device and every
+// entry's config is valid by its family's rules on a typical PoCL CPU device.
+TEST(GemmShippedDb, FilesAreNamedForTheirDeviceAndHoldValidConfigs) {
+  namespace fs = std::filesystem;
+  const auto limits =
+      DeviceLimits::load(fs::path(CLGAUGE_SOURCE_DIR) / "tests" / "gemm" / "pocl_cpu_limits.json");
+  std::size_t files = 0;
+  for (const auto& e : fs::directory_iterator(fs::path(CLGAUGE_SOURCE_DIR) / "tuning" / "db")) {
+    if (e.path().extension() != ".json") continue;
+    ++files;
+    const auto db = TuningDatabase::load(e.path());
+    EXPECT_EQ(e.path().filename().string(), tuning_db_file_name(db.device));
+    EXPECT_FALSE(db.entries.empty()) << e.path();
+    for (const auto& entry : db.entries) {
+      EXPECT_FALSE(gemm_config_invalid_reason(entry.config, limits))
+          << e.path() << " " << entry.key.str() << ": " << entry.config.canonical();
+      EXPECT_GT(entry.gflops_median, 0) << entry.key.str();
+    }
+  }
+  EXPECT_GT(files, 0u);
 }
 
 }  // namespace

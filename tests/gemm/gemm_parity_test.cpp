@@ -3,11 +3,18 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
 #include <boost/compute/buffer.hpp>
 
 #include "clgauge/gemm.hpp"
 #include "clgauge/parity.hpp"
 #include "clgauge/space.hpp"
+#include "clgauge/tuning_db.hpp"
 #include "device_fixture.hpp"
 
 namespace clgauge {
@@ -190,6 +197,34 @@ TEST_P(GemmBasicSpace, EveryValidConfigIsBitwiseCanonical) {
 
 INSTANTIATE_TEST_SUITE_P(Shipped, GemmBasicSpace,
                          ::testing::Values("direct_basic", "regtile_basic", "localtile_basic"));
+
+// The configs the shipped tuning databases select (whatever device they were tuned on)
+// are valid here and give the canonical bits: a shipped entry is a promise that
+// clgauge::gemm() runs it.
+TEST(GemmShippedDb, EveryShippedConfigIsBitwiseCanonical) {
+  CLGAUGE_REQUIRE_DEVICE();
+  auto& dev = *test::shared_device();
+  std::set<std::string> seen;
+  const std::filesystem::path dir = std::filesystem::path(CLGAUGE_SOURCE_DIR) / "tuning" / "db";
+  std::vector<std::filesystem::path> files;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    if (e.path().extension() == ".json") files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());
+  ASSERT_FALSE(files.empty());
+  for (const auto& file : files) {
+    for (const auto& entry : TuningDatabase::load(file).entries) {
+      if (!seen.insert(entry.config.id()).second) continue;
+      if (auto why = gemm_config_invalid_reason(entry.config, dev.info())) {
+        ADD_FAILURE() << file << ": " << *why;
+        continue;
+      }
+      expect_bitwise_on_problems(dev, entry.config, 3);
+      if (HasFatalFailure()) return;
+    }
+  }
+  EXPECT_FALSE(seen.empty());
+}
 
 TEST(GemmDefault, DefaultConfigIsValidOnTheDevice) {
   CLGAUGE_REQUIRE_DEVICE();
