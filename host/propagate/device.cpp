@@ -92,35 +92,6 @@ void validate_graph(const Graph& g, std::size_t thread_edges) {
   if (!(structure && low && high)) g.validate();  // throws, naming the first bad place
 }
 
-// Runs validate(i) for i in [0, count): split in two ranges of about equal `weight`,
-// the second on a helper thread, when the total weight is large. The first error in
-// index order is thrown, as a sequential loop would.
-template <class Weight, class Validate>
-void validate_each(std::size_t count, Weight weight, Validate validate, std::size_t thread_edges) {
-  std::size_t total = 0;
-  for (std::size_t i = 0; i < count; ++i) total += weight(i);
-  std::size_t split = count, part = 0;
-  if (total >= thread_edges && count > 1) {
-    for (split = 0; split < count && part < total / 2; ++split) part += weight(split);
-  }
-  if (split == 0 || split >= count) {
-    for (std::size_t i = 0; i < count; ++i) validate(i);
-    return;
-  }
-  std::optional<Error> late;  // the helper's first error, in [split, count)
-  {
-    std::jthread helper([&] {
-      try {
-        for (std::size_t i = split; i < count; ++i) validate(i);
-      } catch (const Error& err) {
-        late = err;
-      }
-    });
-    for (std::size_t i = 0; i < split; ++i) validate(i);  // an error here is the first
-  }
-  if (late) throw *late;
-}
-
 }  // namespace
 
 void validate_batch(std::span<const Graph> graphs, std::span<const Seeds> seeds,
@@ -142,6 +113,17 @@ void validate_batch(std::span<const Graph> graphs, std::span<const Seeds> seeds,
   }
 }
 
+void validate_entry(std::span<const Graph> graphs, std::span<const Seeds> seeds, std::size_t i,
+                    std::size_t thread_edges) {
+  try {
+    validate_graph(graphs[i], thread_edges);
+    if (!seeds.empty()) seeds[i].validate(graphs[i].nodes());
+  } catch (const Error& e) {
+    if (graphs.size() == 1) throw;
+    throw Error(e.code(), "graph " + std::to_string(i) + ": " + e.what());
+  }
+}
+
 void validate_batch_threaded(std::span<const Graph> graphs, std::span<const Seeds> seeds,
                              const PropagateParams& p, std::size_t thread_edges) {
   if (graphs.size() != seeds.size()) {
@@ -150,18 +132,9 @@ void validate_batch_threaded(std::span<const Graph> graphs, std::span<const Seed
                                            " graphs");
   }
   p.validate();
-  validate_each(
+  for_each_split(
       graphs.size(), [&](std::size_t i) { return graphs[i].indices.size(); },
-      [&](std::size_t i) {
-        try {
-          validate_graph(graphs[i], thread_edges);
-          seeds[i].validate(graphs[i].nodes());
-        } catch (const Error& e) {
-          if (graphs.size() == 1) throw;
-          throw Error(e.code(), "graph " + std::to_string(i) + ": " + e.what());
-        }
-      },
-      thread_edges);
+      [&](std::size_t i, int) { validate_entry(graphs, seeds, i, thread_edges); }, thread_edges);
 }
 
 BuiltProgram build_propagate_program(Device& device, const ProgramCache& cache) {
@@ -239,29 +212,26 @@ struct PropagateDeviceBatch::State {
 };
 
 PropagateDeviceBatch::PropagateDeviceBatch(Device& device, const ProgramCache& cache,
-                                           std::span<const Graph> graphs, Use use) {
-  if (use == Use::persistent) {
-    for (std::size_t i = 0; i < graphs.size(); ++i) {
-      try {
-        graphs[i].validate();
-      } catch (const Error& e) {
-        if (graphs.size() == 1) throw;
-        throw Error(e.code(), "graph " + std::to_string(i) + ": " + e.what());
-      }
-    }
-  }
+                                           std::span<const Graph> graphs, Use use,
+                                           std::span<const Seeds> seeds) {
+  // Every graph (and seed set) is checked in the host's pass over the batch, before
+  // anything touches the device: bad input is named, never a build or launch failure.
+  HostBatch packed = pack_batch(device, graphs, UploadMode::automatic, [&](std::size_t i) {
+    validate_entry(graphs, seeds, i);
+  });
   auto st = std::make_shared<State>();
   st->device = &device;
   const BuiltProgram built = build_propagate_program(device, cache);
   st->program = built.program;
   st->build_ms = built.build_ms;
-  st->graphs = build_device_graphs(device, st->program, graphs, use == Use::one_shot);
+  st->graphs = build_device_graphs(device, st->program, graphs, std::move(packed),
+                                   use == Use::one_shot);
   state_ = std::move(st);
 }
 
 PropagateDeviceBatch::PropagateDeviceBatch(Device& device, const ProgramCache& cache,
                                            std::span<const Graph> graphs)
-    : PropagateDeviceBatch(device, cache, graphs, Use::persistent) {}
+    : PropagateDeviceBatch(device, cache, graphs, Use::persistent, {}) {}
 
 std::size_t PropagateDeviceBatch::graphs() const {
   return state_->graphs.node_offset.size() - 1;
@@ -487,11 +457,17 @@ PropagateBatchResult propagate_batch_device(Device& device, const ProgramCache& 
                                             std::span<const Seeds> seeds, const PropagateParams& p,
                                             DeviceTiming* timing) {
   const auto t0 = std::chrono::steady_clock::now();
-  // All input is checked, once, before any device work starts.
-  propagate_detail::validate_batch_threaded(graphs, seeds, p);
+  // All input is checked, once, before any device work starts: the params and the seed
+  // count here, each graph and seed set in the batch's packing pass.
+  if (graphs.size() != seeds.size()) {
+    throw Error(ReasonCode::bad_input, "seeds: " + std::to_string(seeds.size()) +
+                                           " seed sets for " + std::to_string(graphs.size()) +
+                                           " graphs");
+  }
+  p.validate();
   const double validate_ms = ms_since(t0);
   // The graphs outlive this call's batch: the device may read them in place.
-  PropagateDeviceBatch batch(device, cache, graphs, PropagateDeviceBatch::Use::one_shot);
+  PropagateDeviceBatch batch(device, cache, graphs, PropagateDeviceBatch::Use::one_shot, seeds);
   auto out = batch.run_validated(seeds, p, timing, std::chrono::steady_clock::now());
   // The call's device work is over (run_validated ends with a blocking read).
   batch.state_->graphs.lease->give_back();

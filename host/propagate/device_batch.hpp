@@ -4,8 +4,11 @@
 // reference that in-CSR is held to.
 
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <span>
+#include <thread>
 #include <vector>
 
 #include <boost/compute/buffer.hpp>
@@ -29,6 +32,48 @@ constexpr std::size_t kValidateThreadEdges = std::size_t{1} << 22;
 void validate_batch_threaded(std::span<const Graph> graphs, std::span<const Seeds> seeds,
                              const PropagateParams& p,
                              std::size_t thread_edges = kValidateThreadEdges);
+// Graph i of a batch (its two halves on two threads from `thread_edges` edges) and,
+// when `seeds` is not empty, seed set i: Error(bad_input) as validate_batch words it.
+void validate_entry(std::span<const Graph> graphs, std::span<const Seeds> seeds, std::size_t i,
+                    std::size_t thread_edges = kValidateThreadEdges);
+
+// Runs fn(i, part) for i in [0, count) in ascending order: all of it on the calling
+// thread (part 0) unless the summed weight(i) reaches `min_total`; then split in two
+// ranges of about equal weight, the second on a helper thread (part 1). Stops at the
+// first exception of each range and rethrows the first in index order, as a sequential
+// loop would.
+template <class Weight, class Fn>
+void for_each_split(std::size_t count, Weight weight, Fn fn, std::size_t min_total) {
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < count; ++i) total += weight(i);
+  std::size_t split = count, part = 0;
+  if (total >= min_total && count > 1) {
+    for (split = 0; split < count && part < total / 2; ++split) part += weight(split);
+  }
+  if (split == 0 || split >= count) {
+    for (std::size_t i = 0; i < count; ++i) fn(i, 0);
+    return;
+  }
+  std::exception_ptr late;  // the helper's first exception, in [split, count)
+  {
+    std::jthread helper([&] {
+      try {
+        for (std::size_t i = split; i < count; ++i) fn(i, 1);
+      } catch (...) {
+        late = std::current_exception();
+      }
+    });
+    for (std::size_t i = 0; i < split; ++i) fn(i, 0);  // an exception here is the first
+  }
+  if (late) std::rethrow_exception(late);
+}
+
+// Called with a graph's index before its data is first used (see build_device_graphs).
+using GraphCheck = std::function<void(std::size_t)>;
+// A batch's packing (validation and concatenation) takes two host threads from this
+// many edges: it reads each graph once, from cache, while it is checked.
+constexpr std::size_t kPackThreadEdges = std::size_t{1} << 18;
+
 // Graph::validate's checks as predicates (true: nothing bad), for the threaded pass.
 bool structure_valid(const Graph& g);
 bool edges_valid(const Graph& g, std::size_t begin, std::size_t end);
@@ -101,7 +146,7 @@ struct DeviceGraphs {
   std::shared_ptr<Lease> lease;                    // pooled arrays of a one-shot call
   CsrBuild build = CsrBuild::automatic;            // the build that ran
   boost::compute::event csr_begin, csr_end;        // markers around the build
-  double prepare_ms = 0;                           // host: offsets and the concatenation of a batch
+  double prepare_ms = 0;  // host: the checks, offsets and a batch's concatenation
   double upload_ms = 0;  // host wall time of buffer creation and the transfers' issue
   double csr_ms = 0;     // persistent batches: wall time from the first build launch to the in-CSR
                          // done; one-shot calls do not wait for it (see csr_span_ms)
@@ -114,13 +159,35 @@ double csr_span_ms(const DeviceGraphs& d);
 // The "propagate" kernels, built (or fetched from the cache) for the device.
 BuiltProgram build_propagate_program(Device& device, const ProgramCache& cache);
 
-// Uploads validated graphs and builds the canonical in-CSR on the device with
-// `program` (the "propagate" kernels). `borrowed`: the graphs outlive the result, so
-// their memory may back device buffers. Error(invalid_config) when the batch exceeds
-// int32 indexing.
+// Uploads graphs and builds the canonical in-CSR on the device with `program` (the
+// "propagate" kernels). `borrowed`: the graphs outlive the result, so their memory may
+// back device buffers. `check`, when given, runs for every graph before any device
+// work and before the graph is read otherwise: for a batch inside the host's packing
+// pass (graph by graph, while its arrays are in cache), for a single graph first; the
+// first error in batch order propagates. Error(invalid_config) when the batch exceeds
+// int32 indexing (after the checks).
 DeviceGraphs build_device_graphs(Device& device, const boost::compute::program& program,
                                  std::span<const Graph> graphs, bool borrowed,
                                  UploadMode mode = UploadMode::automatic,
+                                 CsrBuild how = CsrBuild::automatic, const GraphCheck& check = {});
+
+// The host's half of build_device_graphs, split off so a caller can do it before
+// anything touches the device (the program build included): the checks, the offsets
+// and, for a batch of several graphs, the concatenation. Throws as build_device_graphs.
+class HostBatch {
+ public:
+  HostBatch();
+  HostBatch(HostBatch&&) noexcept;
+  HostBatch& operator=(HostBatch&&) noexcept;
+  ~HostBatch();
+  struct Impl;
+  std::unique_ptr<Impl> impl;
+};
+HostBatch pack_batch(Device& device, std::span<const Graph> graphs, UploadMode mode,
+                     const GraphCheck& check);
+// The device's half: `packed` comes from pack_batch(device, graphs, ...).
+DeviceGraphs build_device_graphs(Device& device, const boost::compute::program& program,
+                                 std::span<const Graph> graphs, HostBatch&& packed, bool borrowed,
                                  CsrBuild how = CsrBuild::automatic);
 
 // The in-CSR of a batch as plain arrays (global ids).

@@ -451,23 +451,37 @@ struct Destinations {
   std::int32_t *o_ptr, *o_dst, *key_rank, *graph_of;
   float *weight, *rel_mult;
 };
-void concatenate(std::span<const Graph> graphs, const std::vector<std::int32_t>& node_offset,
-                 std::int32_t total_e, const Destinations& to) {
-  std::int32_t eo = 0;
-  for (std::size_t gi = 0; gi < graphs.size(); ++gi) {
-    const Graph& g = graphs[gi];
-    const std::int32_t no = node_offset[gi];
-    const auto nn = static_cast<std::size_t>(no), ee = static_cast<std::size_t>(eo);
-    const auto gn = static_cast<std::size_t>(g.nodes()), ge = static_cast<std::size_t>(g.edges());
-    for (std::size_t u = 0; u < gn; ++u) to.o_ptr[nn + u] = g.indptr[u] + eo;
-    for (std::size_t j = 0; j < ge; ++j) to.o_dst[ee + j] = g.indices[j] + no;
-    std::copy_n(g.key_rank.data(), gn, to.key_rank + nn);
-    std::fill_n(to.graph_of + nn, gn, static_cast<std::int32_t>(gi));
-    std::copy_n(g.weights.data(), ge, to.weight + ee);
-    std::copy_n(g.rel_mult.data(), ge, to.rel_mult + ee);
-    eo += g.edges();
+
+// The range of the sign-flipped key_rank values (signed order = unsigned order).
+struct KeyRange {
+  std::uint32_t lo = std::numeric_limits<std::uint32_t>::max(), hi = 0;
+  void add(std::span<const std::int32_t> keys) {
+    for (const auto k : keys) {
+      const std::uint32_t key = static_cast<std::uint32_t>(k) ^ 0x80000000u;
+      lo = std::min(lo, key);
+      hi = std::max(hi, key);
+    }
   }
-  to.o_ptr[node_offset.back()] = total_e;
+  void add(const KeyRange& other) {
+    lo = std::min(lo, other.lo);
+    hi = std::max(hi, other.hi);
+  }
+  // The bits that vary over the range (0 when it is empty or one value).
+  int bits() const { return lo > hi ? 0 : std::bit_width(lo ^ hi); }
+};
+
+// Graph gi at its place in the batch (nodes from `no`, edges from `eo`).
+void pack_graph(const Graph& g, std::int32_t gi, std::int32_t no, std::int32_t eo,
+                const Destinations& to, KeyRange& keys) {
+  const auto nn = static_cast<std::size_t>(no), ee = static_cast<std::size_t>(eo);
+  const auto gn = static_cast<std::size_t>(g.nodes()), ge = static_cast<std::size_t>(g.edges());
+  for (std::size_t u = 0; u < gn; ++u) to.o_ptr[nn + u] = g.indptr[u] + eo;
+  for (std::size_t j = 0; j < ge; ++j) to.o_dst[ee + j] = g.indices[j] + no;
+  std::copy_n(g.key_rank.data(), gn, to.key_rank + nn);
+  keys.add(std::span<const std::int32_t>(g.key_rank.data(), gn));
+  std::fill_n(to.graph_of + nn, gn, gi);
+  std::copy_n(g.weights.data(), ge, to.weight + ee);
+  std::copy_n(g.rel_mult.data(), ge, to.rel_mult + ee);
 }
 
 bool shares_host_memory(Device& device) {
@@ -476,10 +490,36 @@ bool shares_host_memory(Device& device) {
 
 }  // namespace
 
-DeviceGraphs build_device_graphs(Device& device, const bc::program& program,
-                                 std::span<const Graph> graphs, bool borrowed, UploadMode mode,
-                                 CsrBuild how) {
+struct HostBatch::Impl {
+  std::int32_t n = 0, e = 0, max_edges = 0;
+  std::vector<std::int32_t> node_offset;
+  int key_bits = 0;
+  UploadMode mode = UploadMode::copy;
+  // A batch of several graphs, concatenated: in host memory blocks (host_memory; the
+  // order of Destinations) or in vectors (copy).
+  HostBlock block[6];
+  std::vector<std::int32_t> i32[4];
+  std::vector<float> f32[2];
+  double ms = 0;
+
+  Impl() = default;
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+  ~Impl() {
+    for (const auto& b : block)
+      if (b.ptr != nullptr) give_block(b);
+  }
+};
+
+HostBatch::HostBatch() = default;
+HostBatch::HostBatch(HostBatch&&) noexcept = default;
+HostBatch& HostBatch::operator=(HostBatch&&) noexcept = default;
+HostBatch::~HostBatch() = default;
+
+HostBatch pack_batch(Device& device, std::span<const Graph> graphs, UploadMode mode,
+                     const GraphCheck& check) {
   const auto t0 = std::chrono::steady_clock::now();
+  const std::size_t count = graphs.size();
   std::int64_t total_n = 0, total_e = 0;
   std::int32_t max_edges = 0;
   for (const auto& g : graphs) {
@@ -487,32 +527,97 @@ DeviceGraphs build_device_graphs(Device& device, const bc::program& program,
     total_e += g.edges();
     max_edges = std::max(max_edges, g.edges());
   }
+  auto edges_of = [&](std::size_t i) { return graphs[i].indices.size(); };
   if (total_n + 1 > std::numeric_limits<std::int32_t>::max() ||
       total_e > std::numeric_limits<std::int32_t>::max()) {
+    // Bad input is named first, as on every other way in.
+    if (check) for_each_split(count, edges_of, [&](std::size_t i, int) { check(i); }, kValidateThreadEdges);
     throw Error(ReasonCode::invalid_config,
                 "batch too large for the device path: " + std::to_string(total_n) + " nodes, " +
                     std::to_string(total_e) + " edges (int32 indices)");
   }
-  DeviceGraphs d;
-  d.n = static_cast<std::int32_t>(total_n);
-  d.e = static_cast<std::int32_t>(total_e);
-  d.node_offset.assign(graphs.size() + 1, 0);
-  // The key_rank bits that vary over the batch (sign flipped: signed order = unsigned).
-  std::uint32_t lo = std::numeric_limits<std::uint32_t>::max(), hi = 0;
-  for (std::size_t gi = 0; gi < graphs.size(); ++gi) {
-    d.node_offset[gi + 1] = d.node_offset[gi] + graphs[gi].nodes();
-    for (const auto k : graphs[gi].key_rank) {
-      const std::uint32_t key = static_cast<std::uint32_t>(k) ^ 0x80000000u;
-      lo = std::min(lo, key);
-      hi = std::max(hi, key);
-    }
+  HostBatch out;
+  out.impl = std::make_unique<HostBatch::Impl>();
+  HostBatch::Impl& b = *out.impl;
+  b.n = static_cast<std::int32_t>(total_n);
+  b.e = static_cast<std::int32_t>(total_e);
+  b.max_edges = max_edges;
+  b.node_offset.assign(count + 1, 0);
+  std::vector<std::int32_t> edge_offset(count + 1, 0);
+  for (std::size_t gi = 0; gi < count; ++gi) {
+    b.node_offset[gi + 1] = b.node_offset[gi] + graphs[gi].nodes();
+    edge_offset[gi + 1] = edge_offset[gi] + graphs[gi].edges();
   }
-  const int key_bits = d.n > 0 ? std::bit_width(lo ^ hi) : 0;
-  d.prepare_ms = ms_since(t0);
-  const auto tu = std::chrono::steady_clock::now();
   if (mode == UploadMode::automatic)
     mode = shares_host_memory(device) ? UploadMode::host_memory : UploadMode::copy;
-  d.mode = mode;
+  b.mode = mode;
+
+  KeyRange keys;
+  if (count == 1) {
+    // Used as it is (read in place, or written straight from its arrays).
+    if (check) check(0);
+    keys.add(graphs[0].key_rank);
+  } else {
+    const auto n = static_cast<std::size_t>(b.n), e = static_cast<std::size_t>(b.e);
+    Destinations to{};
+    if (mode == UploadMode::host_memory) {
+      const std::size_t bytes[6] = {(n + 1) * 4, e * 4, n * 4, n * 4, e * 4, e * 4};
+      for (int i = 0; i < 6; ++i) b.block[i] = take_block(std::max<std::size_t>(bytes[i], 4));
+      to = {static_cast<std::int32_t*>(b.block[0].ptr), static_cast<std::int32_t*>(b.block[1].ptr),
+            static_cast<std::int32_t*>(b.block[2].ptr), static_cast<std::int32_t*>(b.block[3].ptr),
+            static_cast<float*>(b.block[4].ptr),        static_cast<float*>(b.block[5].ptr)};
+    } else {
+      b.i32[0].resize(n + 1);
+      b.i32[1].resize(e);
+      b.i32[2].resize(n);
+      b.i32[3].resize(n);
+      b.f32[0].resize(e);
+      b.f32[1].resize(e);
+      to = {b.i32[0].data(), b.i32[1].data(), b.i32[2].data(),
+            b.i32[3].data(), b.f32[0].data(), b.f32[1].data()};
+    }
+    // One pass: each graph is checked, then copied while its arrays are in cache.
+    KeyRange part[2];
+    for_each_split(
+        count, [&](std::size_t i) { return graphs[i].indices.size() + graphs[i].indptr.size(); },
+        [&](std::size_t i, int half) {
+          if (check) check(i);
+          pack_graph(graphs[i], static_cast<std::int32_t>(i), b.node_offset[i], edge_offset[i], to,
+                     part[half]);
+        },
+        kPackThreadEdges);
+    to.o_ptr[n] = b.e;
+    keys.add(part[0]);
+    keys.add(part[1]);
+  }
+  b.key_bits = b.n > 0 ? keys.bits() : 0;
+  b.ms = ms_since(t0);
+  return out;
+}
+
+DeviceGraphs build_device_graphs(Device& device, const bc::program& program,
+                                 std::span<const Graph> graphs, bool borrowed, UploadMode mode,
+                                 CsrBuild how, const GraphCheck& check) {
+  HostBatch packed = pack_batch(device, graphs, mode, check);
+  return build_device_graphs(device, program, graphs, std::move(packed), borrowed, how);
+}
+
+DeviceGraphs build_device_graphs(Device& device, const bc::program& program,
+                                 std::span<const Graph> graphs, HostBatch&& packed, bool borrowed,
+                                 CsrBuild how) {
+  // Owned here to the end: a copy-mode batch's vectors are read by asynchronous writes
+  // until the drain below has waited for them.
+  const HostBatch batch = std::move(packed);
+  HostBatch::Impl& hb = *batch.impl;
+  DeviceGraphs d;
+  d.n = hb.n;
+  d.e = hb.e;
+  d.node_offset = hb.node_offset;
+  d.prepare_ms = hb.ms;
+  d.mode = hb.mode;
+  const int key_bits = hb.key_bits;
+  const auto tu = std::chrono::steady_clock::now();
+  const UploadMode mode = hb.mode;
 
   const auto n = static_cast<std::size_t>(d.n), e = static_cast<std::size_t>(d.e);
   auto& ctx = device.context();
@@ -528,13 +633,11 @@ DeviceGraphs build_device_graphs(Device& device, const bc::program& program,
     d.t_src = keep.take(ctx, e * 4, large);
     d.t_w = keep.take(ctx, e * 4, large);
     d.t_rm = keep.take(ctx, e * 4, large);
-    const bool host_batch = mode == UploadMode::host_memory && graphs.size() > 1;
+    const bool single = graphs.size() == 1;
+    const bool host_batch = mode == UploadMode::host_memory && !single;
     if (!host_batch) d.graph_of = keep.take(ctx, n * 4, Memory::device);
     bc::buffer key_rank, weight, rel_mult;
     bc::wait_list keys_ready, edges_ready, values_ready;
-    std::vector<std::int32_t>
-        staged_i32[4];                 // copy mode, batches: o_ptr, o_dst, key_rank, graph_of
-    std::vector<float> staged_f32[2];  // weights, rel_mult
     std::optional<bc::command_queue> transfers;
     // Writes read host memory until they finish: wait for them on every way out.
     // On the way out by an exception, the build's commands too (they read the staging).
@@ -546,7 +649,6 @@ DeviceGraphs build_device_graphs(Device& device, const bc::program& program,
         if (transfers) clFinish(transfers->get());
       }
     } drain{q, transfers};
-    const bool single = graphs.size() == 1;
     const Graph* g = single ? &graphs[0] : nullptr;
 
     if (mode == UploadMode::host_memory && single) {
@@ -569,17 +671,15 @@ DeviceGraphs build_device_graphs(Device& device, const bc::program& program,
       const std::int32_t zero = 0;
       if (n > 0) q.enqueue_fill_buffer(d.graph_of, &zero, sizeof zero, 0, n * 4);
     } else if (mode == UploadMode::host_memory) {
-      // A batch: concatenated by the host into host memory blocks (reused across
-      // calls), each then wrapped in a buffer: no map, no staging copy, no wait.
+      // A batch, packed by the host into host memory blocks (reused across calls):
+      // each wraps in a buffer, no map, no staging copy, no wait.
       bc::buffer* bufs[6] = {&d.o_ptr, &d.o_dst, &key_rank, &d.graph_of, &weight, &rel_mult};
       const std::size_t bytes[6] = {(n + 1) * 4, e * 4, n * 4, n * 4, e * 4, e * 4};
-      HostBlock at[6];
-      for (int i = 0; i < 6; ++i) at[i] = take_block(std::max<std::size_t>(bytes[i], 4));
-      concatenate(graphs, d.node_offset, d.e,
-                  {static_cast<std::int32_t*>(at[0].ptr), static_cast<std::int32_t*>(at[1].ptr),
-                   static_cast<std::int32_t*>(at[2].ptr), static_cast<std::int32_t*>(at[3].ptr),
-                   static_cast<float*>(at[4].ptr), static_cast<float*>(at[5].ptr)});
-      for (int i = 0; i < 6; ++i) *bufs[i] = filled_buffer(ctx, at[i], bytes[i]);
+      for (int i = 0; i < 6; ++i) {
+        const HostBlock block = hb.block[i];
+        hb.block[i] = {};  // the buffer owns it now (filled_buffer returns it on failure)
+        *bufs[i] = filled_buffer(ctx, block, bytes[i]);
+      }
     } else {
       // Separate device memory: writes on a second queue, in the order the build reads
       // the arrays, each launch waiting only for what it reads.
@@ -601,21 +701,12 @@ DeviceGraphs build_device_graphs(Device& device, const bc::program& program,
         const std::int32_t zero = 0;
         if (n > 0) q.enqueue_fill_buffer(d.graph_of, &zero, sizeof zero, 0, n * 4);
       } else {
-        staged_i32[0].resize(n + 1);
-        staged_i32[1].resize(e);
-        staged_i32[2].resize(n);
-        staged_i32[3].resize(n);
-        staged_f32[0].resize(e);
-        staged_f32[1].resize(e);
-        concatenate(graphs, d.node_offset, d.e,
-                    {staged_i32[0].data(), staged_i32[1].data(), staged_i32[2].data(),
-                     staged_i32[3].data(), staged_f32[0].data(), staged_f32[1].data()});
-        o_ptr = staged_i32[0].data();
-        o_dst = staged_i32[1].data();
-        keys = staged_i32[2].data();
-        graph_of = staged_i32[3].data();
-        w = staged_f32[0].data();
-        rm = staged_f32[1].data();
+        o_ptr = hb.i32[0].data();
+        o_dst = hb.i32[1].data();
+        keys = hb.i32[2].data();
+        graph_of = hb.i32[3].data();
+        w = hb.f32[0].data();
+        rm = hb.f32[1].data();
       }
       auto write = [&](const bc::buffer& buf, const void* from, std::size_t bytes) {
         return bytes == 0 ? bc::event() : tq.enqueue_write_buffer_async(buf, 0, bytes, from);
@@ -649,6 +740,7 @@ DeviceGraphs build_device_graphs(Device& device, const bc::program& program,
       // Every item's histogram row is n counters (int32 indexing).
       const std::int32_t direct_items =
           std::clamp<std::int32_t>(units, 1, std::max<std::int32_t>(1, kDirectHistMax / d.n));
+      const std::int32_t max_edges = hb.max_edges;
       if (how == CsrBuild::automatic) {
         if (!cpu) {
           how = max_edges <= kSmallGraphEdges ? CsrBuild::per_graph : CsrBuild::batch_wide;

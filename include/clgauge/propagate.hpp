@@ -144,11 +144,12 @@ class PropagateDeviceBatch {
   friend PropagateBatchResult propagate_batch_device(Device&, const ProgramCache&,
                                                      std::span<const Graph>, std::span<const Seeds>,
                                                      const PropagateParams&, DeviceTiming*);
-  // one_shot: the caller validated the graphs and keeps them alive as long as this
-  // object, so a device sharing host memory may read them in place.
+  // one_shot: the caller keeps the graphs alive as long as this object, so a device
+  // sharing host memory may read them in place. The graphs, and `seeds` (one set per
+  // graph) when not empty, are validated in the pass that packs the batch.
   enum class Use { persistent, one_shot };
   PropagateDeviceBatch(Device& device, const ProgramCache& cache, std::span<const Graph> graphs,
-                       Use use);
+                       Use use, std::span<const Seeds> seeds);
   PropagateBatchResult run_validated(std::span<const Seeds> seeds, const PropagateParams& p,
                                      DeviceTiming* timing,
                                      std::chrono::steady_clock::time_point t0);

@@ -196,6 +196,68 @@ TEST(PropagateInput, ThreadedValidationGivesTheSequentialError) {
   }
 }
 
+// The device path checks a batch inside the host's packing pass, split between two
+// threads from 2^18 edges: the first error in batch order must be the one the
+// sequential validate_batch names, for the one-shot call and the persistent batch,
+// and a failed call must leave the next one exact.
+TEST(PropagateInput, PackingPassGivesTheSequentialError) {
+  if (list_devices().empty()) GTEST_SKIP() << "no OpenCL device";
+  Device dev = Device::open();
+  std::vector<Graph> good;
+  std::vector<Seeds> good_seeds;
+  for (int i = 0; i < 40; ++i) {  // 4 * 10^5 edges: the pass takes two threads
+    good.push_back(generate_uniform(1000, 10000, 100 + static_cast<std::uint64_t>(i)));
+    good_seeds.push_back({{i % 1000, 7}, {1.0f, 0.5f}});
+  }
+  PropagateParams p;
+  p.radius_cap = 3;
+  auto message = [](auto&& f) -> std::string {
+    try {
+      f();
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ReasonCode::bad_input);
+      return e.what();
+    }
+    return "";
+  };
+  struct Case {
+    const char* what;
+    void (*spoil)(std::vector<Graph>&, std::vector<Seeds>&);
+  };
+  const Case cases[] = {
+      {"late index", [](auto& g, auto&) { g[37].indices[9000] = 1000; }},
+      {"early weight, late index",
+       [](auto& g, auto&) {
+         g[3].weights[5] = std::numeric_limits<float>::infinity();
+         g[36].indices[1] = -1;
+       }},
+      {"late graph first in the helper's range",
+       [](auto& g, auto&) { g[39].rel_mult[0] = std::numeric_limits<float>::quiet_NaN(); }},
+      {"seeds before a bad graph",
+       [](auto& g, auto& s) {
+         s[33].nodes[1] = 5000;
+         g[34].indptr[10] = -3;
+       }},
+      {"lengths", [](auto& g, auto&) { g[20].key_rank.pop_back(); }},
+  };
+  const ProgramCache cache = ProgramCache::disabled();
+  for (const auto& c : cases) {
+    std::vector<Graph> graphs = good;
+    std::vector<Seeds> seeds = good_seeds;
+    c.spoil(graphs, seeds);
+    const std::string want = message([&] { propagate_detail::validate_batch(graphs, seeds, p); });
+    ASSERT_FALSE(want.empty()) << c.what;
+    EXPECT_EQ(message([&] { (void)propagate_batch_device(dev, cache, graphs, seeds, p); }), want)
+        << c.what;
+    if (want.find("seed") == std::string::npos) {
+      EXPECT_EQ(message([&] { PropagateDeviceBatch batch(dev, cache, graphs); }), want) << c.what;
+    }
+  }
+  // The pooled host blocks of the failed calls are reused: still exact.
+  EXPECT_EQ(propagate_batch_device(dev, cache, good, good_seeds, p),
+            propagate_batch_cpu(good, good_seeds, p));
+}
+
 class TempDir : public ::testing::Test {
  protected:
   void SetUp() override {
