@@ -325,7 +325,7 @@ PropagateBatchResult PropagateDeviceBatch::run_validated(std::span<const Seeds> 
     std::vector<std::int32_t> k((1 + kLayersPerRound) * slot);
     std::vector<std::int32_t> pending_hits(G), pending_edges(G);  // of the frontier to expand
     std::vector<bc::event> events;
-    // The counter block is each kernel's last argument (11 of prop_expand, 20 of prop_pull).
+    // The counter block is each kernel's last argument (11 of prop_expand, 19 of prop_pull).
     auto launch = [&](bc::kernel& kernel, std::size_t base_arg, std::size_t at) {
       kernel.set_arg(base_arg, static_cast<std::int32_t>(at * slot));
       events.push_back(q.enqueue_1d_range_kernel(kernel, 0, global, kWorkGroup));
@@ -360,14 +360,13 @@ PropagateBatchResult PropagateDeviceBatch::run_validated(std::span<const Seeds> 
     pull.set_arg(1, b.graph_of);
     pull.set_arg(2, b.t_ptr);
     pull.set_arg(3, b.t_src);
-    pull.set_arg(4, b.t_w);
-    pull.set_arg(5, b.t_rm);
-    pull.set_arg(10, acc);
-    pull.set_arg(12, p.eps);
-    pull.set_arg(13, p.node_budget);
-    pull.set_arg(15, b.o_ptr);
-    pull.set_arg(16, b.o_dst);
-    pull.set_arg(19, counters);
+    pull.set_arg(4, b.t_wr);
+    pull.set_arg(9, acc);
+    pull.set_arg(11, p.eps);
+    pull.set_arg(12, p.node_budget);
+    pull.set_arg(14, b.o_ptr);
+    pull.set_arg(15, b.o_dst);
+    pull.set_arg(18, counters);
     // Pulls d0 .. d0+count-1 into slots 1 .. count (slot 0: the expand of F_0).
     std::int64_t launched = 0;  // pulls launched so far
     bool acc_read = false;      // acc_host already holds the final acc
@@ -382,15 +381,15 @@ PropagateBatchResult PropagateDeviceBatch::run_validated(std::span<const Seeds> 
       for (std::int64_t i = 0; i < count; ++i, ++launched) {
         const std::int64_t d = launched;
         const int cur = static_cast<int>(d % 2);
-        pull.set_arg(6, expanding[cur]);
-        pull.set_arg(7, c[cur]);
-        pull.set_arg(8, touched[cur]);
-        pull.set_arg(9, c[1 - cur]);
-        pull.set_arg(11, decay_value(p, d + 1));
-        pull.set_arg(14, static_cast<std::int32_t>(capped(d + 2) ? 0 : 1));
-        pull.set_arg(17, expanding[1 - cur]);
-        pull.set_arg(18, touched[1 - cur]);
-        launch(pull, 20, static_cast<std::size_t>(1 + i));
+        pull.set_arg(5, expanding[cur]);
+        pull.set_arg(6, c[cur]);
+        pull.set_arg(7, touched[cur]);
+        pull.set_arg(8, c[1 - cur]);
+        pull.set_arg(10, decay_value(p, d + 1));
+        pull.set_arg(13, static_cast<std::int32_t>(capped(d + 2) ? 0 : 1));
+        pull.set_arg(16, expanding[1 - cur]);
+        pull.set_arg(17, touched[1 - cur]);
+        launch(pull, 19, static_cast<std::size_t>(1 + i));
       }
       // When no pull can follow this round (the caps allow none), acc is final once it
       // has run: read it in the same wait.

@@ -28,7 +28,7 @@ void validate_batch(std::span<const Graph> graphs, std::span<const Seeds> seeds,
 // single-threaded). Below 2^22 edges a helper thread cost more than it saved: on a busy
 // machine it may wait for a core while the caller waits at the join (at 10^6 edges the
 // median call got slower, not faster, at load average 12).
-constexpr std::size_t kValidateThreadEdges = std::size_t{1} << 22;
+constexpr std::size_t kValidateThreadEdges = std::size_t{1} << 19;
 void validate_batch_threaded(std::span<const Graph> graphs, std::span<const Seeds> seeds,
                              const PropagateParams& p,
                              std::size_t thread_edges = kValidateThreadEdges);
@@ -141,7 +141,7 @@ struct DeviceGraphs {
   std::int32_t n = 0, e = 0;
   std::vector<std::int32_t> node_offset;           // G+1
   boost::compute::buffer graph_of, o_ptr, o_dst;   // out-CSR
-  boost::compute::buffer t_ptr, t_src, t_w, t_rm;  // in-CSR, canonical order per target
+  boost::compute::buffer t_ptr, t_src, t_wr;      // in-CSR, canonical order per target
   UploadMode mode = UploadMode::copy;              // the way that was taken
   std::shared_ptr<Lease> lease;                    // pooled arrays of a one-shot call
   CsrBuild build = CsrBuild::automatic;            // the build that ran

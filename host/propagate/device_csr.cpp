@@ -380,7 +380,7 @@ void build_in_csr(bc::command_queue& q, const bc::program& program, Lease& scrat
     launch(q,
            make_kernel(program, "csr_graph_build", graphs, offsets, d.o_ptr, d.o_dst, key_rank,
                        static_cast<std::int32_t>(key_bits), weight, rel_mult, order_a, order_b,
-                       d.t_ptr, d.t_src, d.t_w, d.t_rm),
+                       d.t_ptr, d.t_src, d.t_wr),
            graphs, all);
     return;
   }
@@ -406,7 +406,7 @@ void build_in_csr(bc::command_queue& q, const bc::program& program, Lease& scrat
     scan_histogram(q, program, scratch, hist, n, items);
     launch(q,
            make_kernel(program, "csr_edge_place", n, ch, items, order_buf, identity, d.o_ptr,
-                       d.o_dst, hist, weight, rel_mult, d.t_src, d.t_w, d.t_rm),
+                       d.o_dst, hist, weight, rel_mult, d.t_src, d.t_wr),
            items, values_ready);
     // The last item's row: a sub-buffer would need an aligned origin, so pass the offset.
     const std::int64_t ptr_chunk = ceil_div(n, std::clamp<std::int64_t>(n / 65536, 1, 64));
@@ -441,7 +441,7 @@ void build_in_csr(bc::command_queue& q, const bc::program& program, Lease& scrat
          items, values_ready);
   launch(q,
          make_kernel(program, "csr_bucket_sort", n, items, low, buckets, hist, rec, d.t_ptr,
-                     d.t_src, d.t_w, d.t_rm),
+                     d.t_src, d.t_wr),
          buckets);
 }
 
@@ -631,8 +631,7 @@ DeviceGraphs build_device_graphs(Device& device, const bc::program& program,
     const Memory large = mode == UploadMode::host_memory ? Memory::host_array : Memory::device;
     d.t_ptr = keep.take(ctx, (n + 1) * 4, large);
     d.t_src = keep.take(ctx, e * 4, large);
-    d.t_w = keep.take(ctx, e * 4, large);
-    d.t_rm = keep.take(ctx, e * 4, large);
+    d.t_wr = keep.take(ctx, e * 8, large);
     const bool single = graphs.size() == 1;
     const bool host_batch = mode == UploadMode::host_memory && !single;
     if (!host_batch) d.graph_of = keep.take(ctx, n * 4, Memory::device);
@@ -794,8 +793,12 @@ InCsr read_in_csr(Device& device, const DeviceGraphs& d) {
   q.enqueue_read_buffer(d.t_ptr, 0, (n + 1) * 4, c.t_ptr.data());
   if (e > 0) {
     q.enqueue_read_buffer(d.t_src, 0, e * 4, c.t_src.data());
-    q.enqueue_read_buffer(d.t_w, 0, e * 4, c.t_w.data());
-    q.enqueue_read_buffer(d.t_rm, 0, e * 4, c.t_rm.data());
+    std::vector<float> pairs(2 * e);
+    q.enqueue_read_buffer(d.t_wr, 0, e * 8, pairs.data());
+    for (std::size_t j = 0; j < e; ++j) {
+      c.t_w[j] = pairs[2 * j];
+      c.t_rm[j] = pairs[2 * j + 1];
+    }
   }
   return c;
 }
