@@ -22,7 +22,8 @@
 // Launches (PROP_CHUNK nodes per work-item; what follows is per node):
 //   prop_init and prop_seed, once: layer 0 (acc, c and F_0 from the seeds).
 //   prop_expand, once, for F_0 (node u with front[u] set): the frontier step below.
-//   prop_pull, once per layer d (node v): if touched[v], walks v's in-edges in
+//   prop_pull, once per layer d (node v): if touched[v] (every v after a layer that
+//     left the marks out, see "Dense layers"), walks v's in-edges in
 //     canonical order and, for each expanding source u,
 //         t = flush(flush(flush(c_cur[u] * w) * rel_mult) * decay)      (3 multiplies)
 //     drops t if |t| < eps, else sum = flush(sum + t) starting from 0.0f. If anything
@@ -38,7 +39,19 @@
 //     pull walks only nodes that can receive something. expanding/touched/c are double
 //     buffered between layers (read: layer d, written: layer d+1).
 // Each launch adds into its own block of counters (counters + counter_base), so several
-// layers run before the host reads them.
+// layers run before the host reads them. After the per-graph counters each block has
+// two batch-wide ints (at `extra`): the out-edges of the frontier the launch expanded
+// (X_EDGES) and whether it left the marks out (X_DENSE, see "Dense layers" below).
+//
+// Dense layers. Marking costs one scattered byte store per out-edge of the next
+// frontier; when that frontier is large, nearly every node gets touched anyway and the
+// marks only cost. prop_pull for layer d therefore leaves the marks out when the
+// frontier it starts from, F_d, expanded at least `dense_edges` out-edges (the host
+// passes 1/64 of the batch's edges), and then the pull of layer d+1 visits every
+// node. A node that nothing can reach finds no expanding source and writes nothing, so
+// the result is the same bits either way; only the work differs. The decision is read
+// from the previous launch's block (or, at the first launch of a round, from the host,
+// which read the previous round), so every work-item takes the same one.
 // Per-graph counters (int, summed by the host into 64-bit metrics per layer) are summed
 // per item while its nodes stay in one graph, then reduced in local memory per run of
 // equal graph ids in the work-group and added with one atomic per run and counter.
@@ -64,12 +77,17 @@
 #define C_PROPAGATIONS 3
 #define C_MAX_BITS 4
 #define C_COUNT 5
+// Batch-wide ints of a launch's block, from its `extra` offset.
+#define X_EDGES 0
+#define X_DENSE 1
 
-inline float flush(float x) { return fabs(x) < FLT_MIN ? 0.0f : x; }
+inline float flush(float x) {
+  return fabs(x) < FLT_MIN ? 0.0f : x;
+}
 
 // Adds one item's sums for graph g (g < 0: nothing) straight to the global counters.
-inline void add_counters(__global int* counters, int g, int a, int b, int c, int slot_a,
-                         int slot_b, int slot_c, int c_is_max) {
+inline void add_counters(__global int* counters, int g, int a, int b, int c, int slot_a, int slot_b,
+                         int slot_c, int c_is_max) {
   if (g < 0) return;
   __global int* cg = counters + g * C_COUNT;
   if (a != 0) atomic_add(cg + slot_a, a);
@@ -106,6 +124,20 @@ inline void commit_counters(__local int* lg, __local int* la, __local int* lb, _
   }
 }
 
+// Adds the group's summed `edges` to the launch's batch-wide X_EDGES (one atomic per
+// group). Every item of the group must call it; `scratch` is free local memory.
+inline void commit_edge_total(__local int* scratch, int edges, __global int* extra) {
+  const int lid = (int)get_local_id(0);
+  barrier(CLK_LOCAL_MEM_FENCE);
+  scratch[lid] = edges;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  if (lid == 0) {
+    int sum = 0;
+    for (int j = 0; j < PROP_WG; ++j) sum += scratch[j];
+    if (sum != 0) atomic_add(extra + X_EDGES, sum);
+  }
+}
+
 // Item i visits the contiguous nodes i * PROP_CHUNK + k, k = 0 .. PROP_CHUNK-1: ascending,
 // so graph ids never decrease along an item's walk, and an item rarely crosses a graph
 // boundary (strided visits were measured slower on batches of small graphs: nearly
@@ -114,9 +146,9 @@ inline void commit_counters(__local int* lg, __local int* la, __local int* lb, _
 
 // Budget check and push-side marking for a node u of the next frontier (shared by
 // prop_expand for F_0 and prop_pull for F_{d+1}).
-inline uchar expand_node(int u, float acc_u, float node_budget, int mark,
-                         __global const int* o_ptr, __global const int* o_dst,
-                         __global uchar* touched, int* hits, int* degrees) {
+inline uchar expand_node(int u, float acc_u, float node_budget, int mark, __global const int* o_ptr,
+                         __global const int* o_dst, __global uchar* touched, int* hits,
+                         int* degrees) {
   if (fabs(acc_u) >= node_budget) {
     ++*hits;
     return 0;
@@ -162,10 +194,10 @@ __kernel __attribute__((reqd_work_group_size(PROP_WG, 1, 1))) void prop_expand(
     const int n, __global const int* graph_of, __global const uchar* front,
     __global const float* acc, __global const int* o_ptr, __global const int* o_dst,
     __global uchar* expanding, __global uchar* touched, const float node_budget, const int mark,
-    __global int* counters, const int counter_base) {
+    __global int* counters, const int counter_base, const int extra) {
   __local int lg[PROP_WG], la[PROP_WG], lb[PROP_WG], lc[PROP_WG];
   counters += counter_base;
-  int cur_g = -1, hits = 0, degrees = 0;
+  int cur_g = -1, hits = 0, degrees = 0, all_degrees = 0;
   const int base = NODE_BASE();
   for (int k = 0; k < PROP_CHUNK; ++k) {
     const int u = base + k;
@@ -179,31 +211,45 @@ __kernel __attribute__((reqd_work_group_size(PROP_WG, 1, 1))) void prop_expand(
         cur_g = g;
         hits = degrees = 0;
       }
+      const int before = degrees;
       ex = expand_node(u, acc[u], node_budget, mark, o_ptr, o_dst, touched, &hits, &degrees);
+      all_degrees += degrees - before;
     }
     expanding[u] = ex;
   }
   commit_counters(lg, la, lb, lc, cur_g, hits, degrees, 0, C_BUDGET_HITS, C_EXPANDED_EDGES,
                   C_EXPANDED_EDGES, 0, counters);
+  commit_edge_total(la, all_degrees, counters + extra);
 }
 
 __kernel __attribute__((reqd_work_group_size(PROP_WG, 1, 1))) void prop_pull(
-    const int n, __global const int* graph_of, __global const int* t_ptr,
-    __global const int* t_src, __global const float2* t_wr, __global const uchar* expanding, __global const float* c_cur, __global uchar* touched,
-    __global float* c_next, __global float* acc, const float decay, const float eps,
-    const float node_budget, const int mark_next, __global const int* o_ptr,
+    const int n, __global const int* graph_of, __global const int* t_ptr, __global const int* t_src,
+    __global const float2* t_wr, __global const uchar* expanding, __global const float* c_cur,
+    __global uchar* touched, __global float* c_next, __global float* acc, const float decay,
+    const float eps, const float node_budget, const int mark_next, __global const int* o_ptr,
     __global const int* o_dst, __global uchar* expanding_next, __global uchar* touched_next,
-    __global int* counters, const int counter_base) {
+    __global int* counters, const int counter_base, const int extra, const int prev_extra,
+    const int host_prev_edges, const int host_prev_dense, const int dense_edges) {
   __local int lg[PROP_WG], la[PROP_WG], lb[PROP_WG], lc[PROP_WG];
+  // The launch that expanded F_d: its block (prev_extra > 0: that many ints before this
+  // launch's batch-wide ints) or the host's copy of it.
+  const int prev_edges =
+      prev_extra > 0 ? counters[counter_base + extra - prev_extra + X_EDGES] : host_prev_edges;
+  const int prev_dense =
+      prev_extra > 0 ? counters[counter_base + extra - prev_extra + X_DENSE] : host_prev_dense;
+  const int dense_next = mark_next && prev_edges >= dense_edges;
+  const int mark = mark_next && !dense_next;
   counters += counter_base;
-  int cur_g = -1, reached = 0, props = 0, max_bits = 0, hits = 0, degrees = 0;
+  if (dense_next && get_global_id(0) == 0) counters[extra + X_DENSE] = 1;
+  int cur_g = -1, reached = 0, props = 0, max_bits = 0, hits = 0, degrees = 0, all_degrees = 0;
   const int base = NODE_BASE();
   for (int k = 0; k < PROP_CHUNK; ++k) {
     const int v = base + k;
     if (v >= n) break;
     uchar ex_next = 0;
-    if (touched[v]) {
-      touched[v] = 0;
+    const uchar tv = touched[v];
+    if (tv || prev_dense) {
+      if (tv) touched[v] = 0;
       const int g = graph_of[v];
       if (g != cur_g) {
         add_counters(counters, cur_g, reached, props, max_bits, C_NEXT_FRONTIER, C_PROPAGATIONS,
@@ -236,18 +282,21 @@ __kernel __attribute__((reqd_work_group_size(PROP_WG, 1, 1))) void prop_pull(
         const float acc_v = flush(acc[v] + sum);
         acc[v] = acc_v;
         // v is in F_{d+1}: decide now whether it expands at layer d+1.
-        ex_next = expand_node(v, acc_v, node_budget, mark_next, o_ptr, o_dst, touched_next,
-                              &hits, &degrees);
+        const int before = degrees;
+        ex_next =
+            expand_node(v, acc_v, node_budget, mark, o_ptr, o_dst, touched_next, &hits, &degrees);
+        all_degrees += degrees - before;
       }
     }
     expanding_next[v] = ex_next;
   }
   // Two commits: the next frontier's budget hits and edges share the group's scratch.
-  commit_counters(lg, la, lb, lc, cur_g, reached, props, max_bits, C_NEXT_FRONTIER,
-                  C_PROPAGATIONS, C_MAX_BITS, 1, counters);
+  commit_counters(lg, la, lb, lc, cur_g, reached, props, max_bits, C_NEXT_FRONTIER, C_PROPAGATIONS,
+                  C_MAX_BITS, 1, counters);
   barrier(CLK_LOCAL_MEM_FENCE);
   commit_counters(lg, la, lb, lc, cur_g, hits, degrees, 0, C_BUDGET_HITS, C_EXPANDED_EDGES,
                   C_EXPANDED_EDGES, 0, counters);
+  commit_edge_total(la, all_degrees, counters + extra);
 }
 
 // ---------------------------------------------------------------------------------
@@ -269,16 +318,16 @@ __kernel __attribute__((reqd_work_group_size(PROP_WG, 1, 1))) void prop_pull(
 // its chunk in order, counts digits into its own histogram row hist[i * digits + d],
 // and after an exclusive scan of hist in digit-major order (d, then i) writes each
 // element at its digit's running position. (Rows per item keep an item's counters
-// together: a column layout measured 20x slower on a CPU device.) Items are independent and nothing uses atomics, so the
-// order (and so the bits) never depends on scheduling. The kernels are plain loops
-// and suit any device; on a CPU device each item streams through memory.
+// together: a column layout measured 20x slower on a CPU device.) Items are independent and nothing
+// uses atomics, so the order (and so the bits) never depends on scheduling. The kernels are plain
+// loops and suit any device; on a CPU device each item streams through memory.
 
 // Item i counts the digits of vals[j] for j in its chunk of [0, n):
 //   d = ((keys[val] ^ flip) >> shift) & mask, val = identity ? j : vals[j].
 __kernel void csr_node_count(const int n, const int chunk, const int items,
-                             __global const int* vals, const int identity,
-                             __global const int* keys, const uint flip, const int shift,
-                             const uint mask, __global int* hist) {
+                             __global const int* vals, const int identity, __global const int* keys,
+                             const uint flip, const int shift, const uint mask,
+                             __global int* hist) {
   const int i = (int)get_global_id(0);
   if (i >= items) return;
   for (uint d = 0; d <= mask; ++d) hist[(uint)i * (mask + 1) + d] = 0;
@@ -371,8 +420,8 @@ __kernel void csr_edge_place(const int n, const int chunk, const int items,
 // After csr_edge_place, the last item's row (row `last` of hist) holds the end of every
 // target's list:
 // t_ptr[v + 1] = that end, t_ptr[0] = 0. Item i covers targets [i * chunk, ...).
-__kernel void csr_ptr_from_ends(const int n, const int chunk, const int items,
-                                const int last, __global const int* hist, __global int* t_ptr) {
+__kernel void csr_ptr_from_ends(const int n, const int chunk, const int items, const int last,
+                                __global const int* hist, __global int* t_ptr) {
   const int i = (int)get_global_id(0);
   if (i >= items) return;
   __global const int* last_row = hist + (long)last * n;
@@ -384,10 +433,9 @@ __kernel void csr_ptr_from_ends(const int n, const int chunk, const int items,
 // Item b sorts bucket b (targets [b << lowbits, (b+1) << lowbits) within [0, n)) by v,
 // stably. After csr_edge_scatter, hist[(items - 1) * buckets + d] is the end of bucket d.
 // t_ptr of the bucket's targets serves as the counting array.
-__kernel void csr_bucket_sort(const int n, const int items, const int lowbits,
-                              const int buckets, __global const int* hist,
-                              __global const int4* rec, __global int* t_ptr,
-                              __global int* t_src, __global float2* t_wr) {
+__kernel void csr_bucket_sort(const int n, const int items, const int lowbits, const int buckets,
+                              __global const int* hist, __global const int4* rec,
+                              __global int* t_ptr, __global int* t_src, __global float2* t_wr) {
   const int b = (int)get_global_id(0);
   if (b >= buckets) return;
   const long v0l = (long)b << lowbits;
@@ -426,9 +474,8 @@ __kernel void csr_graph_build(const int graphs, __global const int* node_offset,
                               __global const int* o_ptr, __global const int* o_dst,
                               __global const int* key_rank, const int key_bits,
                               __global const float* weight, __global const float* rel_mult,
-                              __global int* order_a, __global int* order_b,
-                              __global int* t_ptr, __global int* t_src,
-                              __global float2* t_wr) {
+                              __global int* order_a, __global int* order_b, __global int* t_ptr,
+                              __global int* t_src, __global float2* t_wr) {
   const int g = (int)get_global_id(0);
   if (g >= graphs) return;
   const int no = node_offset[g], nn = node_offset[g + 1];
@@ -483,7 +530,9 @@ __kernel void csr_graph_build(const int graphs, __global const int* node_offset,
 // scanned digit by digit. Three launches: item i sums its chunk of k (scan_sums), one
 // item scans the sums (scan_partials; partial[parts] = total), and item i rewrites its
 // chunk from its offset (scan_apply). Integer sums: exact in any order.
-inline int scan_at(int k, int rows, int cols) { return (k % cols) * rows + k / cols; }
+inline int scan_at(int k, int rows, int cols) {
+  return (k % cols) * rows + k / cols;
+}
 
 __kernel void scan_sums(const int rows, const int cols, const int chunk, const int parts,
                         __global const int* data, __global int* partial) {

@@ -4,10 +4,12 @@
 // in-CSR in canonical (key_rank, u, e) order (device_csr.cpp).
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <chrono>
 #include <cmath>
 #include <exception>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -137,6 +139,19 @@ void validate_batch_threaded(std::span<const Graph> graphs, std::span<const Seed
       [&](std::size_t i, int) { validate_entry(graphs, seeds, i, thread_edges); }, thread_edges);
 }
 
+namespace {
+std::atomic<std::int64_t> dense_override{-1};  // -1: none
+}  // namespace
+
+std::int64_t dense_threshold(std::int64_t batch_edges) {
+  const std::int64_t pinned = dense_override.load();
+  return pinned >= 0 ? pinned : std::max<std::int64_t>(1, batch_edges / 64);
+}
+
+void set_dense_threshold_for_tests(std::optional<std::int64_t> edges) {
+  dense_override.store(edges ? std::max<std::int64_t>(0, *edges) : -1);
+}
+
 BuiltProgram build_propagate_program(Device& device, const ProgramCache& cache) {
   // Built once per context and device in a process: even a cache hit (load, verify,
   // clBuildProgram from the binary) cost 2.5-7 ms here, a tenth of a one-shot call at
@@ -216,16 +231,15 @@ PropagateDeviceBatch::PropagateDeviceBatch(Device& device, const ProgramCache& c
                                            std::span<const Seeds> seeds) {
   // Every graph (and seed set) is checked in the host's pass over the batch, before
   // anything touches the device: bad input is named, never a build or launch failure.
-  HostBatch packed = pack_batch(device, graphs, UploadMode::automatic, [&](std::size_t i) {
-    validate_entry(graphs, seeds, i);
-  });
+  HostBatch packed = pack_batch(device, graphs, UploadMode::automatic,
+                                [&](std::size_t i) { validate_entry(graphs, seeds, i); });
   auto st = std::make_shared<State>();
   st->device = &device;
   const BuiltProgram built = build_propagate_program(device, cache);
   st->program = built.program;
   st->build_ms = built.build_ms;
-  st->graphs = build_device_graphs(device, st->program, graphs, std::move(packed),
-                                   use == Use::one_shot);
+  st->graphs =
+      build_device_graphs(device, st->program, graphs, std::move(packed), use == Use::one_shot);
   state_ = std::move(st);
 }
 
@@ -282,8 +296,11 @@ PropagateBatchResult PropagateDeviceBatch::run_validated(std::span<const Seeds> 
                                lease.take(ctx, n, Memory::device)};
     bc::buffer touched[2] = {lease.take(ctx, n, Memory::device),
                              lease.take(ctx, n, Memory::device)};
-    bc::buffer counters = lease.take(
-        ctx, (1 + kLayersPerRound) * G * kCounters * sizeof(std::int32_t), Memory::device);
+    // Per launch: kCounters per graph, then the batch-wide X_EDGES and X_DENSE.
+    const std::size_t extra = G * kCounters;
+    const std::size_t slot = extra + 2;  // counters per launch
+    bc::buffer counters =
+        lease.take(ctx, (1 + kLayersPerRound) * slot * sizeof(std::int32_t), Memory::device);
     const std::int32_t zero32 = 0;
     constexpr std::size_t kPerGroup = kWorkGroup * kChunk;
     const std::size_t global = (n + kPerGroup - 1) / kPerGroup * kWorkGroup;
@@ -320,12 +337,14 @@ PropagateBatchResult PropagateDeviceBatch::run_validated(std::span<const Seeds> 
     // per layer (a wait costs a wake-up of the device's threads, milliseconds on a busy
     // machine). A pull after the frontier emptied finds nothing touched and counts zeros;
     // the host stops reading at the first empty frontier, so the result is the same.
-    const std::size_t slot = G * kCounters;                  // counters per launch
     const std::int64_t limit = contribution_depth_limit(p);  // pulls d < limit can run
+    // A pull leaves the marks out when the frontier it starts from expanded at least
+    // this many out-edges (kernels_cl/propagate.cl, "Dense layers").
+    const std::int64_t dense_edges = dense_threshold(b.e);
     std::vector<std::int32_t> k((1 + kLayersPerRound) * slot);
     std::vector<std::int32_t> pending_hits(G), pending_edges(G);  // of the frontier to expand
     std::vector<bc::event> events;
-    // The counter block is each kernel's last argument (11 of prop_expand, 19 of prop_pull).
+    // The counter block's offset: argument 11 of prop_expand, 19 of prop_pull.
     auto launch = [&](bc::kernel& kernel, std::size_t base_arg, std::size_t at) {
       kernel.set_arg(base_arg, static_cast<std::int32_t>(at * slot));
       events.push_back(q.enqueue_1d_range_kernel(kernel, 0, global, kWorkGroup));
@@ -354,6 +373,7 @@ PropagateBatchResult PropagateDeviceBatch::run_validated(std::span<const Seeds> 
     expand.set_arg(8, p.node_budget);
     expand.set_arg(9, static_cast<std::int32_t>(capped(1) ? 0 : 1));
     expand.set_arg(10, counters);
+    expand.set_arg(12, static_cast<std::int32_t>(extra));
 
     bc::kernel pull(st.program, "prop_pull");
     pull.set_arg(0, b.n);
@@ -367,14 +387,25 @@ PropagateBatchResult PropagateDeviceBatch::run_validated(std::span<const Seeds> 
     pull.set_arg(14, b.o_ptr);
     pull.set_arg(15, b.o_dst);
     pull.set_arg(18, counters);
+    pull.set_arg(20, static_cast<std::int32_t>(extra));
+    pull.set_arg(24, static_cast<std::int32_t>(std::min<std::int64_t>(
+                         dense_edges, std::numeric_limits<std::int32_t>::max())));
     // Pulls d0 .. d0+count-1 into slots 1 .. count (slot 0: the expand of F_0).
     std::int64_t launched = 0;  // pulls launched so far
     bool acc_read = false;      // acc_host already holds the final acc
     std::int64_t round_start = 0;
+    std::size_t last_used = 0;  // slots the previous round used (k holds them)
     auto launch_round = [&](bool with_expand) {
       round_start = launched;
       const std::int64_t count = std::min<std::int64_t>(kLayersPerRound, limit - launched);
       const std::size_t used = 1 + static_cast<std::size_t>(count);
+      // The first pull of a round without the expand reads F_d's figures from the
+      // host's copy of the previous round's last launch; later ones from the device.
+      std::int32_t host_edges = 0, host_dense = 0;
+      if (!with_expand && last_used > 0) {
+        host_edges = k[(last_used - 1) * slot + extra + 0];
+        host_dense = k[(last_used - 1) * slot + extra + 1];
+      }
       q.enqueue_fill_buffer(counters, &zero32, sizeof zero32, 0,
                             used * slot * sizeof(std::int32_t));
       if (with_expand) launch(expand, 11, 0);
@@ -389,6 +420,10 @@ PropagateBatchResult PropagateDeviceBatch::run_validated(std::span<const Seeds> 
         pull.set_arg(13, static_cast<std::int32_t>(capped(d + 2) ? 0 : 1));
         pull.set_arg(16, expanding[1 - cur]);
         pull.set_arg(17, touched[1 - cur]);
+        const bool prev_on_device = i > 0 || with_expand;
+        pull.set_arg(21, static_cast<std::int32_t>(prev_on_device ? slot : 0));
+        pull.set_arg(22, host_edges);
+        pull.set_arg(23, host_dense);
         launch(pull, 19, static_cast<std::size_t>(1 + i));
       }
       // When no pull can follow this round (the caps allow none), acc is final once it
@@ -398,6 +433,7 @@ PropagateBatchResult PropagateDeviceBatch::run_validated(std::span<const Seeds> 
         acc_read = true;
       }
       read_counters(used);
+      last_used = used;
     };
     const bool any = std::any_of(frontier.begin(), frontier.end(), [](auto f) { return f > 0; });
     if (any) {

@@ -7,6 +7,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <thread>
 #include <vector>
@@ -25,9 +26,10 @@ void validate_batch(std::span<const Graph> graphs, std::span<const Seeds> seeds,
                     const PropagateParams& p);
 // The same checks and the same first error, split between two host threads when the
 // input has at least `thread_edges` edges (the device path; the CPU reference stays
-// single-threaded). Below 2^22 edges a helper thread cost more than it saved: on a busy
-// machine it may wait for a core while the caller waits at the join (at 10^6 edges the
-// median call got slower, not faster, at load average 12).
+// single-threaded). From 2^19 edges: at 10^6 edges the check took 0.65 ms on two
+// threads against 0.9 ms on one (idle machine). On a busy machine the helper may wait
+// for a core while the caller waits at the join (at load average 12 the median call at
+// 10^6 edges got slower, not faster).
 constexpr std::size_t kValidateThreadEdges = std::size_t{1} << 19;
 void validate_batch_threaded(std::span<const Graph> graphs, std::span<const Seeds> seeds,
                              const PropagateParams& p,
@@ -139,17 +141,17 @@ enum class CsrBuild { automatic, per_graph, batch_wide, direct };
 // (graphs concatenated in order); see kernels_cl/propagate.cl for the layout.
 struct DeviceGraphs {
   std::int32_t n = 0, e = 0;
-  std::vector<std::int32_t> node_offset;           // G+1
-  boost::compute::buffer graph_of, o_ptr, o_dst;   // out-CSR
+  std::vector<std::int32_t> node_offset;          // G+1
+  boost::compute::buffer graph_of, o_ptr, o_dst;  // out-CSR
   boost::compute::buffer t_ptr, t_src, t_wr;      // in-CSR, canonical order per target
-  UploadMode mode = UploadMode::copy;              // the way that was taken
-  std::shared_ptr<Lease> lease;                    // pooled arrays of a one-shot call
-  CsrBuild build = CsrBuild::automatic;            // the build that ran
-  boost::compute::event csr_begin, csr_end;        // markers around the build
+  UploadMode mode = UploadMode::copy;             // the way that was taken
+  std::shared_ptr<Lease> lease;                   // pooled arrays of a one-shot call
+  CsrBuild build = CsrBuild::automatic;           // the build that ran
+  boost::compute::event csr_begin, csr_end;       // markers around the build
   double prepare_ms = 0;  // host: the checks, offsets and a batch's concatenation
-  double upload_ms = 0;  // host wall time of buffer creation and the transfers' issue
-  double csr_ms = 0;     // persistent batches: wall time from the first build launch to the in-CSR
-                         // done; one-shot calls do not wait for it (see csr_span_ms)
+  double upload_ms = 0;   // host wall time of buffer creation and the transfers' issue
+  double csr_ms = 0;      // persistent batches: wall time from the first build launch to the in-CSR
+                          // done; one-shot calls do not wait for it (see csr_span_ms)
 };
 
 // Device time of the build, from its markers' profiling (0 when the device gives none).
@@ -201,6 +203,17 @@ InCsr read_in_csr(Device& device, const DeviceGraphs& graphs);
 // The definition, on the host: per graph, sources in ascending (key_rank, u), each
 // one's out-edges in CSR order, placed by target in that order.
 InCsr host_in_csr(std::span<const Graph> graphs);
+
+// A pull leaves the next frontier's marks out (and the pull after it visits every
+// node) when the frontier it starts from expanded at least this many out-edges
+// (kernels_cl/propagate.cl, "Dense layers"): 1/64 of the batch's edges. Either way
+// gives the same bits; only the work differs. On PoCL (idle, kernel time of a one-shot
+// call) the marks-always policy took 8.5 ms at 10^6 edges and 77 ms at 10^7; from 1/64
+// 6.8 ms and 65 ms; marks never (every pull dense) 6.9 ms and 60 ms. A sparse first
+// layer is kept for devices where idle work-items are not free. Tests pin it (0: every
+// layer dense, nullopt: the default) to run both ways.
+std::int64_t dense_threshold(std::int64_t batch_edges);
+void set_dense_threshold_for_tests(std::optional<std::int64_t> edges);
 
 // Layer 0 of every graph, dense over the batch.
 // Only the seeds travel: O(seeds) host work, no array of the batch's size.

@@ -531,7 +531,9 @@ HostBatch pack_batch(Device& device, std::span<const Graph> graphs, UploadMode m
   if (total_n + 1 > std::numeric_limits<std::int32_t>::max() ||
       total_e > std::numeric_limits<std::int32_t>::max()) {
     // Bad input is named first, as on every other way in.
-    if (check) for_each_split(count, edges_of, [&](std::size_t i, int) { check(i); }, kValidateThreadEdges);
+    if (check)
+      for_each_split(
+          count, edges_of, [&](std::size_t i, int) { check(i); }, kValidateThreadEdges);
     throw Error(ReasonCode::invalid_config,
                 "batch too large for the device path: " + std::to_string(total_n) + " nodes, " +
                     std::to_string(total_e) + " edges (int32 indices)");

@@ -9,6 +9,7 @@
 #include "clgauge/hash.hpp"
 #include "clgauge/propagate.hpp"
 #include "clgauge/random.hpp"
+#include "propagate/device_batch.hpp"
 
 namespace clgauge {
 namespace {
@@ -218,6 +219,60 @@ TEST(PropagateParity, LongChainsRunLayersInRounds) {
     EXPECT_EQ(want.results[0].metrics.iters, std::min(cap, 39)) << cap;  // the radius cap
     for (std::size_t i = 0; i < graphs.size(); ++i) {
       EXPECT_EQ(propagate_device(*dev, test_cache(), graphs[i], seeds[i], p), want.results[i]);
+    }
+  }
+}
+
+// A pull may leave the next frontier's marks out and let the next pull visit every
+// node ("Dense layers" in kernels_cl/propagate.cl). Forced on at every layer, forced
+// off, and at the default threshold, every result must be the same bits: across
+// rounds (the host hands the decision on), in batches and in prepared batches.
+TEST(PropagateParity, DenseAndSparseLayersGiveTheSameBits) {
+  auto& dev = shared_device();
+  if (!dev) GTEST_SKIP() << "no OpenCL device";
+  struct Reset {
+    ~Reset() { propagate_detail::set_dense_threshold_for_tests(std::nullopt); }
+  } reset;
+  auto chain = [](std::int32_t n) {
+    Graph g;
+    for (std::int32_t u = 0; u <= n; ++u) g.indptr.push_back(u < n ? u : n - 1);
+    for (std::int32_t u = 0; u + 1 < n; ++u) g.indices.push_back(u + 1);
+    g.weights.assign(g.indices.size(), 1.5f);
+    g.rel_code.assign(g.indices.size(), 0);
+    g.rel_mult.assign(g.indices.size(), 1.25f);
+    g.key_rank.assign(static_cast<std::size_t>(n), 0);
+    return g;
+  };
+  std::vector<Graph> graphs{chain(40), generate_rmat(5000, 40000, 5), chain(9)};
+  for (std::uint64_t i = 0; i < 12; ++i)
+    graphs.push_back(random_graph(xxh3_64("dense/" + std::to_string(i))));
+  std::vector<Seeds> seeds;
+  for (std::size_t i = 0; i < graphs.size(); ++i)
+    seeds.push_back(random_seeds(xxh3_64("dense-seeds/" + std::to_string(i)), graphs[i].nodes()));
+  for (const std::int32_t cap : {30, 6, 2}) {
+    PropagateParams p;
+    p.rate = 0.9f;
+    p.radius_cap = cap;
+    p.iter_cap_layers = cap + 1;
+    p.eps = 1e-30f;
+    const auto want = propagate_batch_cpu(graphs, seeds, p);
+    for (const std::optional<std::int64_t> threshold :
+         {std::optional<std::int64_t>(0), std::optional<std::int64_t>(1),
+          std::optional<std::int64_t>(std::nullopt),
+          std::optional<std::int64_t>(std::int64_t{1} << 40)}) {
+      propagate_detail::set_dense_threshold_for_tests(threshold);
+      const std::string what = "cap " + std::to_string(cap) + ", threshold " +
+                               (threshold ? std::to_string(*threshold) : std::string("default"));
+      const auto diff =
+          first_difference(want, propagate_batch_device(*dev, test_cache(), graphs, seeds, p));
+      ASSERT_FALSE(diff.has_value()) << what << ": " << diff->describe();
+      for (std::size_t i = 0; i < 3; ++i) {
+        EXPECT_EQ(propagate_device(*dev, test_cache(), graphs[i], seeds[i], p), want.results[i])
+            << what << ", graph " << i;
+      }
+      PropagateDeviceBatch prepared(*dev, test_cache(), graphs);
+      const auto again = first_difference(want, prepared.run(seeds, p));
+      ASSERT_FALSE(again.has_value()) << what << " (prepared): " << again->describe();
     }
   }
 }
