@@ -129,22 +129,25 @@ TEST(PropagateInput, EveryPathRejectsBeforeRunning) {
   }
 }
 
+// The message of the Error(bad_input) that f throws; empty when it throws none.
+template <class F>
+std::string bad_input_message(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ReasonCode::bad_input);
+    return e.what();
+  }
+  return "";
+}
+
 // The device path checks large inputs with two threads; the error must be the one the
 // sequential Graph::validate gives (first field in its order, first bad position).
 TEST(PropagateInput, ThreadedValidationGivesTheSequentialError) {
-  // The production threshold is 2^22 edges; 2^17 here keeps the test fast and still
+  // The production threshold is 2^19 edges; 2^17 here keeps the test fast and still
   // splits the graph (and the batch) between two threads.
   constexpr std::size_t kThreads = std::size_t{1} << 17;
   const Graph big = generate_uniform(5000, 300000, 31);
-  auto message = [](auto&& f) -> std::string {
-    try {
-      f();
-    } catch (const Error& e) {
-      EXPECT_EQ(e.code(), ReasonCode::bad_input);
-      return e.what();
-    }
-    return "";
-  };
   const PropagateParams p;
   struct Case {
     const char* what;
@@ -176,8 +179,8 @@ TEST(PropagateInput, ThreadedValidationGivesTheSequentialError) {
     Graph g = big;
     c.spoil(g);
     const Seeds s{{0}, {1.0f}};
-    const std::string want = message([&] { g.validate(); });
-    EXPECT_EQ(message([&] {
+    const std::string want = bad_input_message([&] { g.validate(); });
+    EXPECT_EQ(bad_input_message([&] {
                 propagate_detail::validate_batch_threaded(std::span(&g, 1), std::span(&s, 1), p,
                                                           kThreads);
               }),
@@ -186,11 +189,11 @@ TEST(PropagateInput, ThreadedValidationGivesTheSequentialError) {
     // In a batch, after a valid large graph: the same error, named by its graph.
     const std::vector<Graph> graphs{big, generate_rmat(50, 200, 1), g};
     const std::vector<Seeds> seeds(3, s);
-    EXPECT_EQ(
-        message([&] { propagate_detail::validate_batch_threaded(graphs, seeds, p, kThreads); }),
-        want.empty() ? "" : "graph 2: " + want)
+    EXPECT_EQ(bad_input_message(
+                  [&] { propagate_detail::validate_batch_threaded(graphs, seeds, p, kThreads); }),
+              want.empty() ? "" : "graph 2: " + want)
         << c.what;
-    EXPECT_EQ(message([&] { propagate_detail::validate_batch(graphs, seeds, p); }),
+    EXPECT_EQ(bad_input_message([&] { propagate_detail::validate_batch(graphs, seeds, p); }),
               want.empty() ? "" : "graph 2: " + want)
         << c.what;
   }
@@ -211,15 +214,6 @@ TEST(PropagateInput, PackingPassGivesTheSequentialError) {
   }
   PropagateParams p;
   p.radius_cap = 3;
-  auto message = [](auto&& f) -> std::string {
-    try {
-      f();
-    } catch (const Error& e) {
-      EXPECT_EQ(e.code(), ReasonCode::bad_input);
-      return e.what();
-    }
-    return "";
-  };
   struct Case {
     const char* what;
     void (*spoil)(std::vector<Graph>&, std::vector<Seeds>&);
@@ -245,12 +239,16 @@ TEST(PropagateInput, PackingPassGivesTheSequentialError) {
     std::vector<Graph> graphs = good;
     std::vector<Seeds> seeds = good_seeds;
     c.spoil(graphs, seeds);
-    const std::string want = message([&] { propagate_detail::validate_batch(graphs, seeds, p); });
+    const std::string want =
+        bad_input_message([&] { propagate_detail::validate_batch(graphs, seeds, p); });
     ASSERT_FALSE(want.empty()) << c.what;
-    EXPECT_EQ(message([&] { (void)propagate_batch_device(dev, cache, graphs, seeds, p); }), want)
+    EXPECT_EQ(
+        bad_input_message([&] { (void)propagate_batch_device(dev, cache, graphs, seeds, p); }),
+        want)
         << c.what;
     if (want.find("seed") == std::string::npos) {
-      EXPECT_EQ(message([&] { PropagateDeviceBatch batch(dev, cache, graphs); }), want) << c.what;
+      EXPECT_EQ(bad_input_message([&] { PropagateDeviceBatch batch(dev, cache, graphs); }), want)
+          << c.what;
     }
   }
   // The pooled host blocks of the failed calls are reused: still exact.

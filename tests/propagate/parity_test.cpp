@@ -81,6 +81,28 @@ PropagateParams random_params(std::uint64_t seed) {
   return p;
 }
 
+// Caps that let the layers run `cap` deep (several rounds from 5), nothing cut by eps.
+PropagateParams deep_params(std::int32_t cap) {
+  PropagateParams p;
+  p.rate = 0.9f;
+  p.radius_cap = cap;
+  p.iter_cap_layers = cap + 1;
+  p.eps = 1e-30f;
+  return p;
+}
+
+// A chain 0 -> 1 -> ... -> n-1 (each node's one edge; the last has none).
+Graph chain(std::int32_t n) {
+  Graph g;
+  for (std::int32_t u = 0; u <= n; ++u) g.indptr.push_back(u < n ? u : n - 1);
+  for (std::int32_t u = 0; u + 1 < n; ++u) g.indices.push_back(u + 1);
+  g.weights.assign(g.indices.size(), 1.5f);
+  g.rel_code.assign(g.indices.size(), 0);
+  g.rel_mult.assign(g.indices.size(), 1.25f);
+  g.key_rank.assign(static_cast<std::size_t>(n), 0);
+  return g;
+}
+
 TEST(PropagateParity, SingleGraphsMatchBitForBit) {
   auto& dev = shared_device();
   if (!dev) GTEST_SKIP() << "no OpenCL device";
@@ -194,24 +216,10 @@ TEST(PropagateParity, LongChainsRunLayersInRounds) {
   // Layers are launched several at a time before the host reads their counters: a
   // chain of 40 nodes with caps of 30 runs in rounds, and one of 10 nodes empties its
   // frontier in the middle of a round.
-  auto chain = [](std::int32_t n) {
-    Graph g;
-    for (std::int32_t u = 0; u <= n; ++u) g.indptr.push_back(u < n ? u : n - 1);
-    for (std::int32_t u = 0; u + 1 < n; ++u) g.indices.push_back(u + 1);
-    g.weights.assign(g.indices.size(), 1.5f);
-    g.rel_code.assign(g.indices.size(), 0);
-    g.rel_mult.assign(g.indices.size(), 1.25f);
-    g.key_rank.assign(static_cast<std::size_t>(n), 0);
-    return g;
-  };
   const std::vector<Graph> graphs{chain(40), chain(10)};
   const std::vector<Seeds> seeds{Seeds{{0}, {1.0f}}, Seeds{{0, 3}, {1.0f, -2.0f}}};
   for (const std::int32_t cap : {30, 7, 4, 3, 0}) {
-    PropagateParams p;
-    p.rate = 0.9f;
-    p.radius_cap = cap;
-    p.iter_cap_layers = cap + 1;
-    p.eps = 1e-30f;
+    const PropagateParams p = deep_params(cap);
     const auto want = propagate_batch_cpu(graphs, seeds, p);
     const auto diff =
         first_difference(want, propagate_batch_device(*dev, test_cache(), graphs, seeds, p));
@@ -233,16 +241,6 @@ TEST(PropagateParity, DenseAndSparseLayersGiveTheSameBits) {
   struct Reset {
     ~Reset() { propagate_detail::set_dense_threshold_for_tests(std::nullopt); }
   } reset;
-  auto chain = [](std::int32_t n) {
-    Graph g;
-    for (std::int32_t u = 0; u <= n; ++u) g.indptr.push_back(u < n ? u : n - 1);
-    for (std::int32_t u = 0; u + 1 < n; ++u) g.indices.push_back(u + 1);
-    g.weights.assign(g.indices.size(), 1.5f);
-    g.rel_code.assign(g.indices.size(), 0);
-    g.rel_mult.assign(g.indices.size(), 1.25f);
-    g.key_rank.assign(static_cast<std::size_t>(n), 0);
-    return g;
-  };
   std::vector<Graph> graphs{chain(40), generate_rmat(5000, 40000, 5), chain(9)};
   for (std::uint64_t i = 0; i < 12; ++i)
     graphs.push_back(random_graph(xxh3_64("dense/" + std::to_string(i))));
@@ -250,11 +248,7 @@ TEST(PropagateParity, DenseAndSparseLayersGiveTheSameBits) {
   for (std::size_t i = 0; i < graphs.size(); ++i)
     seeds.push_back(random_seeds(xxh3_64("dense-seeds/" + std::to_string(i)), graphs[i].nodes()));
   for (const std::int32_t cap : {30, 6, 2}) {
-    PropagateParams p;
-    p.rate = 0.9f;
-    p.radius_cap = cap;
-    p.iter_cap_layers = cap + 1;
-    p.eps = 1e-30f;
+    const PropagateParams p = deep_params(cap);
     const auto want = propagate_batch_cpu(graphs, seeds, p);
     for (const std::optional<std::int64_t> threshold :
          {std::optional<std::int64_t>(0), std::optional<std::int64_t>(1),
