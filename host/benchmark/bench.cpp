@@ -40,79 +40,6 @@ bool is_hex16(std::string_view s) {
          });
 }
 
-// "family=<f>;P1=<v1>;..." -> the config; it must be canonical (declared order, every
-// parameter, decimal values), so that one config has one spelling.
-GemmConfig parse_canonical(std::string_view item) {
-  const std::string text(item);
-  std::string family;
-  std::vector<std::pair<std::string, std::int64_t>> params;
-  std::size_t pos = 0;
-  while (pos <= text.size()) {
-    const auto end = std::min(text.find(';', pos), text.size());
-    const std::string part = text.substr(pos, end - pos);
-    const auto eq = part.find('=');
-    if (eq == std::string::npos) throw bad(item_label(item) + ": '" + part + "' lacks '='");
-    const std::string name = part.substr(0, eq), value = part.substr(eq + 1);
-    if (name == "family") {
-      family = value;
-    } else {
-      std::size_t used = 0;
-      std::int64_t v = 0;
-      try {
-        v = std::stoll(value, &used);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      if (used == 0 || used != value.size()) {
-        throw bad(item_label(item) + ": " + name + " = '" + value + "' is not an integer");
-      }
-      params.emplace_back(name, v);
-    }
-    pos = end + 1;
-  }
-  GemmConfig cfg;
-  try {
-    cfg = GemmConfig::make(family, params);
-  } catch (const Error& e) {
-    throw Error(e.code(), item_label(item) + ": " + e.what());
-  }
-  if (cfg.canonical() != text) {
-    throw bad(item_label(item) + " is not canonical: want '" + cfg.canonical() + "'");
-  }
-  return cfg;
-}
-
-// Every candidate of the shipped GEMM spaces, looked up by id. Limits are unbounded here:
-// whether the config fits the device is checked afterwards, by the family's rules.
-std::optional<GemmConfig> find_in_shipped_spaces(std::string_view id) {
-  DeviceLimits unbounded;
-  unbounded.local_mem_bytes = unbounded.max_wg_size = unbounded.compute_units =
-      unbounded.global_mem_bytes = std::uint64_t{1} << 52;
-  unbounded.max_wi_sizes = {unbounded.max_wg_size, unbounded.max_wg_size, unbounded.max_wg_size};
-  unbounded.is_gpu = unbounded.is_cpu = true;
-  for (const char* name : {"regtile_basic", "localtile_basic", "direct_basic", "regtile_extended",
-                           "localtile_extended", "direct_extended"}) {
-    std::filesystem::path file;
-    try {
-      file = find_space_file(name);
-    } catch (const Error&) {
-      continue;  // an installation without this space
-    }
-    auto space = compile_space(file, unbounded);
-    const auto names = space.space().parameter_names();
-    std::optional<GemmConfig> found;
-    space.for_each([&](std::uint64_t, std::span<const std::int64_t> values) {
-      if (config_id(space.space().family, names, values) != id) return true;
-      GemmConfig c{space.space().family, {}};
-      for (std::size_t i = 0; i < names.size(); ++i) c.params.emplace_back(names[i], values[i]);
-      found = c;
-      return false;
-    });
-    if (found) return found;
-  }
-  return std::nullopt;
-}
-
 std::string lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) {
@@ -147,7 +74,7 @@ void validate(const BenchRequest& r) {
       continue;
     }
     if (item.rfind("family=", 0) == 0) {
-      parse_canonical(item);
+      GemmConfig::parse_canonical(item, item_label(item));
       continue;
     }
     throw bad(item_label(item) +
@@ -200,7 +127,7 @@ ResolvedConfig resolve_bench_config(std::string_view item, const DeviceInfo& dev
     }
     r.source = "family-default";
   } else if (item.rfind("family=", 0) == 0) {
-    r.config = parse_canonical(item);
+    r.config = GemmConfig::parse_canonical(item, item_label(item));
     r.source = "explicit";
   } else if (is_hex16(item)) {
     const std::string id = lower(item);
@@ -218,7 +145,7 @@ ResolvedConfig resolve_bench_config(std::string_view item, const DeviceInfo& dev
         break;
       }
     }
-    if (!found) found = find_in_shipped_spaces(id);
+    if (!found) found = find_shipped_config(id);
     if (!found) {
       throw bad(item_label(item) +
                 ": unknown config id (not a family default, a device default, a tuning "

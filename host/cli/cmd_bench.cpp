@@ -52,32 +52,10 @@ std::vector<std::string> split_list(const std::string& list, const std::string& 
   return out;
 }
 
-// "512" is 512x512x512; "MxNxK" as given.
-std::vector<GemmProblem> parse_shapes(const BenchFlags& f) {
-  std::string expanded;
-  std::size_t pos = 0;
-  while (pos <= f.shapes.size()) {
-    const auto end = std::min(f.shapes.find(',', pos), f.shapes.size());
-    std::string item = f.shapes.substr(pos, end - pos);
-    if (!item.empty() && item.find_first_not_of("0123456789") == std::string::npos) {
-      item = item + "x" + item + "x" + item;
-    }
-    expanded += (pos == 0 ? "" : ",") + item;
-    pos = end + 1;
-  }
-  std::vector<GemmProblem> out;
-  for (const auto& s : parse_shape_list(expanded, "--shapes")) {
-    GemmProblem p;
-    std::sscanf(s.c_str(), "%ldx%ldx%ld", &p.m, &p.n, &p.k);
-    out.push_back(p);
-  }
-  return out;
-}
-
 BenchRequest make_request(const BenchFlags& f) {
   BenchRequest r;
   r.configs = split_list(f.configs, "--configs");
-  r.shapes = f.shapes.empty() ? default_tune_shapes() : parse_shapes(f);
+  r.shapes = f.shapes.empty() ? default_tune_shapes() : parse_gemm_shapes(f.shapes);
   for (auto& p : r.shapes) {
     p.layout = layout_from_string(f.layout);
     p.trans_a = op_from_string(f.trans_a);

@@ -99,61 +99,11 @@ std::int64_t parse_int(const std::string& text, const std::string& what) {
   return v;
 }
 
-// Looks an id up among every candidate of the shipped GEMM spaces (what `clgauge plan`
-// lists). Limits are left unbounded here: whether the config fits the device is checked
-// afterwards, with a message that names the rule.
-std::optional<GemmConfig> find_in_shipped_spaces(const std::string& id) {
-  DeviceLimits unbounded;
-  unbounded.local_mem_bytes = unbounded.max_wg_size = unbounded.compute_units =
-      unbounded.global_mem_bytes = std::uint64_t{1} << 52;
-  unbounded.max_wi_sizes = {unbounded.max_wg_size, unbounded.max_wg_size, unbounded.max_wg_size};
-  unbounded.is_gpu = unbounded.is_cpu = true;
-  for (const char* name : {"regtile_basic", "localtile_basic", "direct_basic", "regtile_extended",
-                           "localtile_extended", "direct_extended"}) {
-    std::filesystem::path file;
-    try {
-      file = find_space_file(name);
-    } catch (const Error&) {
-      continue;  // an installation without this space
-    }
-    auto space = compile_space(file, unbounded);
-    const auto names = space.space().parameter_names();
-    for (const auto& cand : space.candidates()) {
-      if (cand.id != id) continue;
-      GemmConfig c{space.space().family, {}};
-      for (std::size_t i = 0; i < names.size(); ++i)
-        c.params.emplace_back(names[i], cand.values[i]);
-      return c;
-    }
-  }
-  return std::nullopt;
-}
-
 // Accepts a 16-hex-digit id (looked up among the known configs) or a canonical string
 // "family=<f>;P1=<v1>;...".
 GemmConfig config_from_text(const std::string& text, const DeviceInfo* device) {
   if (text.rfind("family=", 0) == 0) {
-    std::vector<std::pair<std::string, std::int64_t>> params;
-    std::string family;
-    std::size_t pos = 0;
-    while (pos <= text.size()) {
-      const auto end = std::min(text.find(';', pos), text.size());
-      const std::string item = text.substr(pos, end - pos);
-      const auto eq = item.find('=');
-      if (eq == std::string::npos) throw bad("--config '" + text + "': '" + item + "' lacks '='");
-      const std::string name = item.substr(0, eq), value = item.substr(eq + 1);
-      if (name == "family") {
-        family = value;
-      } else {
-        params.emplace_back(name, parse_int(value, "--config " + name));
-      }
-      pos = end + 1;
-    }
-    auto cfg = GemmConfig::make(family, params);
-    if (cfg.canonical() != text) {
-      throw bad("--config '" + text + "' is not canonical: want '" + cfg.canonical() + "'");
-    }
-    return cfg;
+    return GemmConfig::parse_canonical(text, "--config '" + text + "'");
   }
   parse_hex16(text, "--config");
   std::vector<GemmConfig> known;
@@ -162,7 +112,7 @@ GemmConfig config_from_text(const std::string& text, const DeviceInfo* device) {
   for (const auto& c : known) {
     if (c.id() == text) return c;
   }
-  if (auto c = find_in_shipped_spaces(text)) return *c;
+  if (auto c = find_shipped_config(text)) return *c;
   throw bad("--config " + text +
             ": unknown config id: not a family default nor in a shipped space (give the "
             "canonical form 'family=...;NAME=V;...' instead)");

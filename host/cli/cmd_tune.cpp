@@ -89,29 +89,15 @@ std::optional<double> parse_duration(const std::string& text) {
   return v * scale;
 }
 
-// "512" is 512x512x512; "MxNxK" as given.
+// --shapes with the run's layout and ops.
 std::vector<GemmProblem> parse_shapes(const std::string& list, const TuneFlags& f) {
-  std::string expanded;
-  std::size_t pos = 0;
-  while (pos <= list.size()) {
-    const auto end = std::min(list.find(',', pos), list.size());
-    std::string item = list.substr(pos, end - pos);
-    if (!item.empty() && item.find_first_not_of("0123456789") == std::string::npos) {
-      item = item + "x" + item + "x" + item;
-    }
-    expanded += (pos == 0 ? "" : ",") + item;
-    pos = end + 1;
-  }
-  std::vector<GemmProblem> out;
-  for (const auto& s : parse_shape_list(expanded, "--shapes")) {
-    GemmProblem p;
-    std::sscanf(s.c_str(), "%ldx%ldx%ld", &p.m, &p.n, &p.k);
+  auto shapes = parse_gemm_shapes(list);
+  for (auto& p : shapes) {
     p.layout = layout_from_string(f.layout);
     p.trans_a = op_from_string(f.trans_a);
     p.trans_b = op_from_string(f.trans_b);
-    out.push_back(p);
   }
-  return out;
+  return shapes;
 }
 
 std::filesystem::path data_home() {

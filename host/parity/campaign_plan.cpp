@@ -51,34 +51,6 @@ std::int64_t parse_int(std::string_view text, const std::string& what) {
   return v;
 }
 
-// "family=<f>;P1=<v1>;..." exactly as GemmConfig::canonical() writes it.
-GemmConfig parse_canonical_config(const std::string& text) {
-  std::vector<std::pair<std::string, std::int64_t>> params;
-  std::string family;
-  std::size_t pos = 0;
-  while (pos <= text.size()) {
-    const auto end = std::min(text.find(';', pos), text.size());
-    const std::string item = text.substr(pos, end - pos);
-    const auto eq = item.find('=');
-    if (eq == std::string::npos) {
-      bad("--configs '" + io::excerpt_text(text) + "': '" + item + "' lacks '='");
-    }
-    const std::string name = item.substr(0, eq), value = item.substr(eq + 1);
-    if (name == "family") {
-      family = value;
-    } else {
-      params.emplace_back(name, parse_int(value, "--configs " + name));
-    }
-    pos = end + 1;
-  }
-  GemmConfig cfg = GemmConfig::make(family, params);
-  if (cfg.canonical() != text) {
-    bad("--configs '" + io::excerpt_text(text, 80) + "' is not canonical: want '" +
-        cfg.canonical() + "'");
-  }
-  return cfg;
-}
-
 struct SourcedConfig {
   GemmConfig config;
   std::string source;
@@ -224,7 +196,8 @@ std::vector<SourcedConfig> gemm_configs(const CampaignRequest& req, const Device
         if (wanted(c)) add(c, "tuned");
       }
     } else if (item.rfind("family=", 0) == 0) {
-      add(parse_canonical_config(item), "explicit");
+      add(GemmConfig::parse_canonical(item, "--configs '" + io::excerpt_text(item) + "'"),
+          "explicit");
     } else {
       parse_hex16(item, "--configs");
       std::optional<GemmConfig> found;

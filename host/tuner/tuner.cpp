@@ -3,10 +3,12 @@
 
 #include "clgauge/tuner.hpp"
 
+#include <algorithm>
 #include <array>
 #include <set>
 
 #include "clgauge/error.hpp"
+#include "clgauge/plan.hpp"
 #include "clgauge/search.hpp"
 #include "tuner/tune_run.hpp"
 
@@ -54,6 +56,31 @@ std::vector<GemmProblem> default_tune_shapes() {
     shapes.push_back(p);
   }
   return shapes;
+}
+
+std::vector<GemmProblem> parse_gemm_shapes(std::string_view list, std::string_view field) {
+  std::string expanded;
+  std::size_t pos = 0;
+  while (pos <= list.size()) {
+    const auto end = std::min(list.find(',', pos), list.size());
+    std::string item(list.substr(pos, end - pos));
+    if (!item.empty() && item.find_first_not_of("0123456789") == std::string::npos) {
+      item = item + "x" + item + "x" + item;
+    }
+    expanded += (pos == 0 ? "" : ",") + item;
+    pos = end + 1;
+  }
+  std::vector<GemmProblem> out;
+  for (const auto& shape : parse_shape_list(expanded, field)) {
+    GemmProblem p;
+    // parse_shape_list checked "<m>x<n>x<k>" with positive decimal integers.
+    const auto x1 = shape.find('x'), x2 = shape.find('x', x1 + 1);
+    p.m = std::stoll(shape.substr(0, x1));
+    p.n = std::stoll(shape.substr(x1 + 1, x2 - x1 - 1));
+    p.k = std::stoll(shape.substr(x2 + 1));
+    out.push_back(p);
+  }
+  return out;
 }
 
 void validate(const TuneRequest& req) {

@@ -132,9 +132,21 @@ struct GemmConfig {
   // unknown family or parameter name.
   static GemmConfig make(std::string_view family,
                          const std::vector<std::pair<std::string, std::int64_t>>& overrides);
+  // Reads "family=<f>;P1=<v1>;..." exactly as canonical() writes it (declared order,
+  // every parameter, decimal values), so one config has one spelling. Throws
+  // Error(bad_input) "<label>: <what is wrong>", label being where the text came from
+  // (e.g. "--config 'family=...'").
+  static GemmConfig parse_canonical(std::string_view text, std::string_view label);
 
   bool operator==(const GemmConfig&) const = default;
 };
+
+// The config with this id (16 hex digits, either case) among every candidate of the
+// shipped GEMM spaces: each tuning/spaces file (first search folder that has it, see
+// space_search_dirs) whose family is a registered GEMM family, basic and extended,
+// tolerance-only families included. Device limits are not applied: whether the config
+// fits a device is for gemm_config_rejection. nullopt when no shipped space has it.
+std::optional<GemmConfig> find_shipped_config(std::string_view id);
 
 // Why a config cannot run on a device, or nullopt when it can: the family's own rules
 // (docs/gemm.md) over divisibility, allowed values, work-group limits, local memory and

@@ -170,5 +170,10 @@ TuneResult tune(const DeviceInfo& device, const TuneRequest& request);
 
 // The shapes `clgauge tune` tunes when none are given (square and skinny).
 std::vector<GemmProblem> default_tune_shapes();
+// A --shapes list: comma-separated "MxNxK", or "N" for NxNxN, under parse_shape_list's
+// rules (Error(bad_input) naming `field`, the item and why). Layout and ops keep their
+// defaults.
+std::vector<GemmProblem> parse_gemm_shapes(std::string_view list,
+                                           std::string_view field = "--shapes");
 
 }  // namespace clgauge

@@ -8,6 +8,7 @@
 #include <limits>
 #include <sstream>
 
+#include "bad_input.hpp"
 #include "clgauge/error.hpp"
 #include "clgauge/propagate.hpp"
 #include "cli/cli_test_util.hpp"
@@ -15,6 +16,8 @@
 
 namespace clgauge {
 namespace {
+
+using test::bad_input_message;
 
 const std::string kData = std::string(CLGAUGE_TEST_DATA_DIR) + "/propagate/";
 
@@ -127,18 +130,6 @@ TEST(PropagateInput, EveryPathRejectsBeforeRunning) {
         [&] { (void)propagate_batch_device(dev, ProgramCache::disabled(), graphs, seeds, {}); },
         "graph 1: indices[0]");
   }
-}
-
-// The message of the Error(bad_input) that f throws; empty when it throws none.
-template <class F>
-std::string bad_input_message(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), ReasonCode::bad_input);
-    return e.what();
-  }
-  return "";
 }
 
 // The device path checks large inputs with two threads; the error must be the one the

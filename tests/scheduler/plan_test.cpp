@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "bad_input.hpp"
 #include "clgauge/error.hpp"
 #include "clgauge/hash.hpp"
 #include "clgauge/plan.hpp"
@@ -10,20 +11,9 @@
 namespace clgauge {
 namespace {
 
+using test::bad_input_of;
 using test::expect_golden;
 using test::scheduler_data;
-
-template <class F>
-std::string bad_input_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), ReasonCode::bad_input) << e.what();
-    return e.what();
-  }
-  ADD_FAILURE() << "no error thrown";
-  return {};
-}
 
 TEST(SchedulerPlan, ShapeParsing) {
   EXPECT_EQ(parse_shape("7x13x31"), "7x13x31");
