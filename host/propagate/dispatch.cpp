@@ -24,7 +24,8 @@ PropagateDispatcher::PropagateDispatcher(PropagateConfig config, Device* device,
 PropagateDispatch PropagateDispatcher::run(std::span<const Graph> graphs,
                                            std::span<const Seeds> seeds, const PropagateParams& p) {
   // Bad input is the caller's error on every path: it is rejected, never a fallback.
-  propagate_detail::validate_batch(graphs, seeds, p);
+  // Each path checks everything before it runs (the device path in its packing pass,
+  // before any device work) and throws Error(bad_input), which is passed on below.
   PropagateDispatch out;
   auto cpu = [&](const char* reason) {
     ++fallbacks_[reason];

@@ -129,6 +129,17 @@ TEST(PropagateInput, EveryPathRejectsBeforeRunning) {
     expect_bad(
         [&] { (void)propagate_batch_device(dev, ProgramCache::disabled(), graphs, seeds, {}); },
         "graph 1: indices[0]");
+    // With a device: rejected as bad input, never run on the CPU instead.
+    PropagateDispatcher on({true, PropagateBackend::opencl, true}, &dev, ProgramCache::disabled());
+    expect_bad([&] { (void)on.run(graphs, seeds, {}); }, "graph 1: indices[0]");
+    expect_bad([&] { (void)on.run(graphs, std::span(seeds).first(1), {}); },
+               "seeds: 1 seed sets for 2 graphs");
+    PropagateParams negative;
+    negative.radius_cap = -1;
+    expect_bad(
+        [&] { (void)on.run(std::span(graphs).first(1), std::span(seeds).first(1), negative); },
+        "radius_cap: -1 is negative");
+    EXPECT_TRUE(on.fallback_counts().empty());
   }
 }
 
