@@ -268,6 +268,7 @@ std::vector<ClblastParams> pick_overrides(const std::vector<ClblastParams>& all)
     }
   }
   std::vector<ClblastParams> out;
+  out.reserve(best.size());
   for (auto& [k, p] : best) out.push_back(std::move(p));
   return out;
 }
