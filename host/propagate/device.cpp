@@ -48,22 +48,25 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// Runs check() for graph i of a batch of `graphs`; its Error names the graph when the
+// batch has more than one.
+template <class Check>
+void for_graph(std::size_t i, std::size_t graphs, Check check) {
+  try {
+    check();
+  } catch (const Error& e) {
+    if (graphs == 1) throw;
+    throw Error(e.code(), "graph " + std::to_string(i) + ": " + e.what());
+  }
+}
+
 // Throws Error(bad_input) naming the graph (in a batch of more than one).
 void validate_seeds(std::span<const std::int32_t> node_offset, std::span<const Seeds> seeds,
                     const PropagateParams& p) {
   const std::size_t graphs = node_offset.size() - 1;
-  if (seeds.size() != graphs) {
-    throw Error(ReasonCode::bad_input, "seeds: " + std::to_string(seeds.size()) +
-                                           " seed sets for " + std::to_string(graphs) + " graphs");
-  }
-  p.validate();
+  validate_call(graphs, seeds.size(), p);
   for (std::size_t i = 0; i < graphs; ++i) {
-    try {
-      seeds[i].validate(node_offset[i + 1] - node_offset[i]);
-    } catch (const Error& e) {
-      if (graphs == 1) throw;
-      throw Error(e.code(), "graph " + std::to_string(i) + ": " + e.what());
-    }
+    for_graph(i, graphs, [&] { seeds[i].validate(node_offset[i + 1] - node_offset[i]); });
   }
 }
 
@@ -96,47 +99,28 @@ void validate_graph(const Graph& g, std::size_t thread_edges) {
 
 }  // namespace
 
-void validate_batch(std::span<const Graph> graphs, std::span<const Seeds> seeds,
-                    const PropagateParams& p) {
-  if (graphs.size() != seeds.size()) {
-    throw Error(ReasonCode::bad_input, "seeds: " + std::to_string(seeds.size()) +
-                                           " seed sets for " + std::to_string(graphs.size()) +
-                                           " graphs");
+void validate_call(std::size_t graphs, std::size_t seed_sets, const PropagateParams& p) {
+  if (graphs != seed_sets) {
+    throw Error(ReasonCode::bad_input, "seeds: " + std::to_string(seed_sets) + " seed sets for " +
+                                           std::to_string(graphs) + " graphs");
   }
   p.validate();
+}
+
+void validate_batch(std::span<const Graph> graphs, std::span<const Seeds> seeds,
+                    const PropagateParams& p) {
+  validate_call(graphs.size(), seeds.size(), p);
   for (std::size_t i = 0; i < graphs.size(); ++i) {
-    try {
-      graphs[i].validate();
-      seeds[i].validate(graphs[i].nodes());
-    } catch (const Error& e) {
-      if (graphs.size() == 1) throw;
-      throw Error(e.code(), "graph " + std::to_string(i) + ": " + e.what());
-    }
+    validate_entry(graphs, seeds, i, std::numeric_limits<std::size_t>::max());
   }
 }
 
 void validate_entry(std::span<const Graph> graphs, std::span<const Seeds> seeds, std::size_t i,
                     std::size_t thread_edges) {
-  try {
+  for_graph(i, graphs.size(), [&] {
     validate_graph(graphs[i], thread_edges);
     if (!seeds.empty()) seeds[i].validate(graphs[i].nodes());
-  } catch (const Error& e) {
-    if (graphs.size() == 1) throw;
-    throw Error(e.code(), "graph " + std::to_string(i) + ": " + e.what());
-  }
-}
-
-void validate_batch_threaded(std::span<const Graph> graphs, std::span<const Seeds> seeds,
-                             const PropagateParams& p, std::size_t thread_edges) {
-  if (graphs.size() != seeds.size()) {
-    throw Error(ReasonCode::bad_input, "seeds: " + std::to_string(seeds.size()) +
-                                           " seed sets for " + std::to_string(graphs.size()) +
-                                           " graphs");
-  }
-  p.validate();
-  for_each_split(
-      graphs.size(), [&](std::size_t i) { return graphs[i].indices.size(); },
-      [&](std::size_t i, int) { validate_entry(graphs, seeds, i, thread_edges); }, thread_edges);
+  });
 }
 
 namespace {
@@ -494,12 +478,7 @@ PropagateBatchResult propagate_batch_device(Device& device, const ProgramCache& 
   const auto t0 = std::chrono::steady_clock::now();
   // All input is checked, once, before any device work starts: the params and the seed
   // count here, each graph and seed set in the batch's packing pass.
-  if (graphs.size() != seeds.size()) {
-    throw Error(ReasonCode::bad_input, "seeds: " + std::to_string(seeds.size()) +
-                                           " seed sets for " + std::to_string(graphs.size()) +
-                                           " graphs");
-  }
-  p.validate();
+  validate_call(graphs.size(), seeds.size(), p);
   const double validate_ms = ms_since(t0);
   // The graphs outlive this call's batch: the device may read them in place.
   PropagateDeviceBatch batch(device, cache, graphs, PropagateDeviceBatch::Use::one_shot, seeds);

@@ -20,25 +20,21 @@
 
 namespace clgauge::propagate_detail {
 
+// The seed-set count against the graph count, then the params: Error(bad_input).
+void validate_call(std::size_t graphs, std::size_t seed_sets, const PropagateParams& p);
 // Params, every graph and every seed set, in batch order; Error(bad_input) names the
 // graph (in a batch of more than one), the field and the first bad position.
 void validate_batch(std::span<const Graph> graphs, std::span<const Seeds> seeds,
                     const PropagateParams& p);
-// The same checks and the same first error, split between two host threads when the
-// input has at least `thread_edges` edges (the device path; the CPU reference stays
-// single-threaded). From 2^19 edges: at 10^6 edges the check took 0.65 ms on two
-// threads against 0.9 ms on one (idle machine). On a busy machine the helper may wait
-// for a core while the caller waits at the join (at load average 12 the median call at
-// 10^6 edges got slower, not faster).
+// Graph i of a batch and, when `seeds` is not empty, seed set i: Error(bad_input) as
+// validate_batch words it. From `thread_edges` edges the graph's two halves are checked
+// on two threads (the device path), with the same first error. From 2^19: at 10^6 edges
+// the check took 0.65 ms on two threads against 0.9 ms on one (idle machine). On a busy
+// machine the helper may wait for a core while the caller waits at the join (at load
+// average 12 the median call at 10^6 edges got slower, not faster).
 constexpr std::size_t kValidateThreadEdges = std::size_t{1} << 19;
-void validate_batch_threaded(std::span<const Graph> graphs, std::span<const Seeds> seeds,
-                             const PropagateParams& p,
-                             std::size_t thread_edges = kValidateThreadEdges);
-// Graph i of a batch (its two halves on two threads from `thread_edges` edges) and,
-// when `seeds` is not empty, seed set i: Error(bad_input) as validate_batch words it.
 void validate_entry(std::span<const Graph> graphs, std::span<const Seeds> seeds, std::size_t i,
                     std::size_t thread_edges = kValidateThreadEdges);
-
 // Runs fn(i, part) for i in [0, count) in ascending order: all of it on the calling
 // thread (part 0) unless the summed weight(i) reaches `min_total`; then split in two
 // ranges of about equal weight, the second on a helper thread (part 1). Stops at the

@@ -614,7 +614,7 @@ DeviceGraphs build_device_graphs(Device& device, const bc::program& program,
   DeviceGraphs d;
   d.n = hb.n;
   d.e = hb.e;
-  d.node_offset = hb.node_offset;
+  d.node_offset = std::move(hb.node_offset);
   d.prepare_ms = hb.ms;
   d.mode = hb.mode;
   const int key_bits = hb.key_bits;

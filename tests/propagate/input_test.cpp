@@ -177,22 +177,24 @@ TEST(PropagateInput, ThreadedValidationGivesTheSequentialError) {
       {"length", [](Graph& g) { g.rel_mult.pop_back(); }},
       {"key_rank", [](Graph& g) { g.key_rank.push_back(0); }},
   };
+  // What the packing pass runs: each graph checked by validate_entry, the batch split
+  // between two threads by for_each_split.
+  auto threaded = [&](const std::vector<Graph>& graphs, const std::vector<Seeds>& seeds) {
+    propagate_detail::for_each_split(
+        graphs.size(), [&](std::size_t i) { return graphs[i].indices.size(); },
+        [&](std::size_t i, int) { propagate_detail::validate_entry(graphs, seeds, i, kThreads); },
+        kThreads);
+  };
   for (const auto& c : cases) {
     Graph g = big;
     c.spoil(g);
     const Seeds s{{0}, {1.0f}};
     const std::string want = bad_input_message([&] { g.validate(); });
-    EXPECT_EQ(bad_input_message([&] {
-                propagate_detail::validate_batch_threaded(std::span(&g, 1), std::span(&s, 1), p,
-                                                          kThreads);
-              }),
-              want)
-        << c.what;
+    EXPECT_EQ(bad_input_message([&] { threaded({g}, {s}); }), want) << c.what;
     // In a batch, after a valid large graph: the same error, named by its graph.
     const std::vector<Graph> graphs{big, generate_rmat(50, 200, 1), g};
     const std::vector<Seeds> seeds(3, s);
-    EXPECT_EQ(bad_input_message(
-                  [&] { propagate_detail::validate_batch_threaded(graphs, seeds, p, kThreads); }),
+    EXPECT_EQ(bad_input_message([&] { threaded(graphs, seeds); }),
               want.empty() ? "" : "graph 2: " + want)
         << c.what;
     EXPECT_EQ(bad_input_message([&] { propagate_detail::validate_batch(graphs, seeds, p); }),
